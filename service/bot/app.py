@@ -1,0 +1,81 @@
+"""Building the bot role: the Bot client, the Dispatcher and its routers, and the polling loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramNetworkError, TelegramServerError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from service.bot.middlewares import UnitOfWork, is_transient
+from service.bot.routers import start
+
+log = logging.getLogger(__name__)
+
+POLL_TIMEOUT_SECONDS = 25
+RETRY_SECONDS = (1, 2, 5, 10, 30)
+
+
+def build_bot(token: str, api_base: str) -> Bot:
+    return Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api_base)))
+
+
+def build_dispatcher(sessions: async_sessionmaker[AsyncSession]) -> Dispatcher:
+    dispatcher = Dispatcher()
+    dispatcher.update.outer_middleware(UnitOfWork(sessions))
+    dispatcher.include_routers(start.router)
+    return dispatcher
+
+
+async def poll(bot: Bot, dispatcher: Dispatcher, stop: asyncio.Event) -> None:
+    """Long-poll Telegram and handle updates one by one.
+
+    An update is confirmed (the next ``getUpdates`` offset) only after its unit of work has
+    committed; when the database is unreachable the same update is retried, so nothing a client
+    writes is lost. aiogram's own polling confirms updates even when handling failed.
+    """
+    offset: int | None = None
+    allowed = dispatcher.resolve_used_update_types()
+    failures = 0
+    while not stop.is_set():
+        try:
+            updates = await bot.get_updates(
+                offset=offset, timeout=POLL_TIMEOUT_SECONDS, allowed_updates=allowed
+            )
+        except (TelegramNetworkError, TelegramServerError) as exc:
+            failures += 1
+            log.warning("getUpdates failed (%s); retrying", type(exc).__name__)
+            await _pause(stop, failures)
+            continue
+        failures = 0
+        for update in updates:
+            while not stop.is_set():
+                try:
+                    await dispatcher.feed_update(bot, update)
+                    break
+                except Exception as exc:
+                    if not is_transient(exc):
+                        raise
+                    failures += 1
+                    log.warning(
+                        "update %s not recorded (%s); retrying",
+                        update.update_id,
+                        type(exc).__name__,
+                    )
+                    await _pause(stop, failures)
+            else:
+                return
+            failures = 0
+            offset = update.update_id + 1
+
+
+async def _pause(stop: asyncio.Event, failures: int) -> None:
+    delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS)) - 1]
+    with suppress(TimeoutError):
+        async with asyncio.timeout(delay):
+            await stop.wait()

@@ -1,0 +1,91 @@
+"""``/start``: use an invite to link a Telegram account, or be told how to get one."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import CommandObject, CommandStart
+from aiogram.types import Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.bot.texts import ROLE_NAMES, language_of, text
+from service.clients.invites import redeem_invite
+from service.clients.models import Client
+from service.columns import utcnow
+from service.errors import InviteExpired, InviteNotFound, InviteUsed, LinkConflict
+from service.outbox.models import Lane
+from service.outbox.service import enqueue
+from service.staff.models import StaffMember
+
+router = Router(name="start")
+router.message.filter(F.chat.type == "private")
+
+INVITE_ERRORS: dict[type[Exception], str] = {
+    InviteNotFound: "invite_not_found",
+    InviteUsed: "invite_used",
+    InviteExpired: "invite_expired",
+    LinkConflict: "link_conflict",
+}
+
+
+@router.message(CommandStart(deep_link=True))
+async def start_with_invite(
+    message: Message, command: CommandObject, session: AsyncSession, client: Client | None
+) -> None:
+    assert message.from_user is not None
+    language = client.language if client else language_of(message.from_user.language_code)
+    token = (command.args or "").strip()
+    try:
+        async with session.begin_nested():
+            subject = await redeem_invite(
+                session,
+                token,
+                telegram_user_id=message.from_user.id,
+                chat_id=message.chat.id,
+                now=utcnow(),
+            )
+    except (InviteNotFound, InviteUsed, InviteExpired, LinkConflict) as exc:
+        await _reply(session, message, text(language, INVITE_ERRORS[type(exc)]))
+        return
+    if isinstance(subject, StaffMember):
+        reply = text(
+            subject.language,
+            "linked_staff",
+            name=subject.name,
+            role=ROLE_NAMES[subject.language][subject.role],
+        )
+        await _reply(session, message, reply, staff_member_id=subject.id)
+    else:
+        reply = text(subject.language, "linked_client", first_name=subject.first_name)
+        await _reply(session, message, reply, client_id=subject.id)
+
+
+@router.message(CommandStart())
+async def start_without_invite(
+    message: Message, session: AsyncSession, client: Client | None
+) -> None:
+    assert message.from_user is not None
+    if client is None:
+        await _reply(
+            session, message, text(language_of(message.from_user.language_code), "no_invite")
+        )
+    else:
+        reply = text(client.language, "welcome_back", first_name=client.first_name)
+        await _reply(session, message, reply, client_id=client.id)
+
+
+async def _reply(
+    session: AsyncSession,
+    message: Message,
+    reply: str,
+    *,
+    client_id: int | None = None,
+    staff_member_id: int | None = None,
+) -> None:
+    await enqueue(
+        session,
+        chat_id=message.chat.id,
+        text=reply,
+        lane=Lane.reply,
+        client_id=client_id,
+        staff_member_id=staff_member_id,
+    )

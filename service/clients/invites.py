@@ -1,0 +1,189 @@
+"""Invites: single-use, expiring tokens that link a Telegram account to a client or staff record."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.audit.models import ActorKind
+from service.audit.service import record_audit
+from service.clients.models import Client, ClientState, Invite, InviteKind
+from service.errors import InviteExpired, InviteNotFound, InviteUsed, LinkConflict
+from service.staff.models import StaffMember, StaffRole
+
+TOKEN_BYTES = 24  # 32 URL-safe characters; Telegram allows 64 in a start parameter
+CODE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"  # no look-alikes (0/O, 1/I/L, 2/Z, 5/S, 8/B)
+CODE_LENGTH = 6
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_client_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def invite_link(bot_username: str, token: str) -> str:
+    return f"https://t.me/{bot_username}?start={token}"
+
+
+@dataclass(frozen=True)
+class IssuedInvite:
+    """An invite as handed out: the token exists only here, the database keeps its digest."""
+
+    invite: Invite
+    token: str
+    subject_id: int
+
+
+async def _issue(session: AsyncSession, invite: Invite, ttl: timedelta, now: datetime) -> str:
+    token = new_token()
+    invite.token_sha256 = token_digest(token)
+    invite.expires_at = now + ttl
+    session.add(invite)
+    await session.flush()
+    return token
+
+
+async def invite_client(
+    session: AsyncSession,
+    *,
+    first_name: str,
+    timezone: str,
+    language: str,
+    ttl: timedelta,
+    now: datetime,
+    discharge_date: date | None = None,
+    coordinator_id: int | None = None,
+) -> IssuedInvite:
+    """Create a client record waiting for its invite to be used."""
+    if coordinator_id is not None and await session.get(StaffMember, coordinator_id) is None:
+        raise LinkConflict(f"There is no staff member with id {coordinator_id}.")
+    client = Client(
+        code=await _unused_client_code(session),
+        first_name=first_name,
+        timezone=timezone,
+        language=language,
+        discharge_date=discharge_date,
+        sobriety_date=discharge_date,
+        coordinator_id=coordinator_id,
+    )
+    session.add(client)
+    await session.flush()
+    assert client.id is not None
+    invite = Invite(kind=InviteKind.client, client_id=client.id)
+    token = await _issue(session, invite, ttl, now)
+    await record_audit(
+        session,
+        ActorKind.cli,
+        "invite.created",
+        "client",
+        client.id,
+        detail={"invite_id": invite.id},
+    )
+    return IssuedInvite(invite, token, client.id)
+
+
+async def invite_staff(
+    session: AsyncSession, *, name: str, role: StaffRole, ttl: timedelta, now: datetime
+) -> IssuedInvite:
+    """Create a staff member who links their Telegram account by using the invite."""
+    member = StaffMember(name=name, role=role)
+    session.add(member)
+    await session.flush()
+    assert member.id is not None
+    invite = Invite(kind=InviteKind.staff, staff_member_id=member.id)
+    token = await _issue(session, invite, ttl, now)
+    await record_audit(
+        session,
+        ActorKind.cli,
+        "invite.created",
+        "staff_member",
+        member.id,
+        {"invite_id": invite.id},
+    )
+    return IssuedInvite(invite, token, member.id)
+
+
+async def _unused_client_code(session: AsyncSession) -> str:
+    while True:
+        code = new_client_code()
+        taken = await session.scalar(sa.select(sa.exists().where(Client.code == code)))  # type: ignore[arg-type]
+        if not taken:
+            return code
+
+
+async def redeem_invite(
+    session: AsyncSession, token: str, *, telegram_user_id: int, chat_id: int, now: datetime
+) -> Client | StaffMember:
+    """Use an invite: link the Telegram account to its client or staff record, exactly once."""
+    invite = await session.scalar(
+        sa.select(Invite).where(Invite.token_sha256 == token_digest(token)).with_for_update()  # type: ignore[arg-type]
+    )
+    if invite is None:
+        raise InviteNotFound
+    if invite.used_at is not None:
+        raise InviteUsed
+    if invite.expires_at <= now:
+        raise InviteExpired
+    subject: Client | StaffMember | None
+    if invite.kind == InviteKind.client:
+        subject = await _link_client(session, invite, telegram_user_id, chat_id)
+    else:
+        subject = await _link_staff(session, invite, telegram_user_id, chat_id, now)
+    invite.used_at = now
+    invite.used_by_telegram_user_id = telegram_user_id
+    await session.flush()
+    return subject
+
+
+async def _link_client(
+    session: AsyncSession, invite: Invite, telegram_user_id: int, chat_id: int
+) -> Client:
+    client = await session.get(Client, invite.client_id, with_for_update=True)
+    if client is None or client.state == ClientState.erased:
+        raise InviteNotFound
+    other = await session.scalar(
+        sa.select(Client.id).where(
+            Client.telegram_user_id == telegram_user_id,  # type: ignore[arg-type]
+            Client.id != client.id,  # type: ignore[arg-type]
+        )
+    )
+    if other is not None:
+        raise LinkConflict("This Telegram account is already linked to another person's record.")
+    client.telegram_user_id = telegram_user_id
+    client.telegram_chat_id = chat_id
+    client.state = ClientState.consent_pending
+    await record_audit(session, ActorKind.client, "client.linked", "client", client.id)
+    return client
+
+
+async def _link_staff(
+    session: AsyncSession, invite: Invite, telegram_user_id: int, chat_id: int, now: datetime
+) -> StaffMember:
+    member = await session.get(StaffMember, invite.staff_member_id, with_for_update=True)
+    if member is None or not member.active:
+        raise InviteNotFound
+    other = await session.scalar(
+        sa.select(StaffMember.id).where(
+            StaffMember.telegram_user_id == telegram_user_id,  # type: ignore[arg-type]
+            StaffMember.id != member.id,  # type: ignore[arg-type]
+        )
+    )
+    if other is not None:
+        raise LinkConflict("This Telegram account is already linked to another staff member.")
+    member.telegram_user_id = telegram_user_id
+    member.telegram_chat_id = chat_id
+    member.linked_at = now
+    await record_audit(session, ActorKind.staff, "staff.linked", "staff_member", member.id)
+    return member

@@ -1,0 +1,128 @@
+"""Alumni, their consent, and the invites that bring them (and staff) in."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from service.columns import created_at, enum_text, json_list, json_object, timestamp
+
+
+class ClientState(StrEnum):
+    invited = "invited"  # record made, invite not yet used
+    consent_pending = "consent_pending"  # Telegram linked, consent not given yet
+    onboarding = "onboarding"  # consented, telling us values, timezone, window
+    active = "active"  # receiving check-ins
+    paused = "paused"  # asked for a break until paused_until
+    opted_out = "opted_out"  # said stop: nothing scheduled, safety net stays
+    erased = "erased"  # data deleted on request; the row remains as a tombstone
+
+
+class StageOfChange(StrEnum):
+    precontemplation = "precontemplation"
+    contemplation = "contemplation"
+    preparation = "preparation"
+    action = "action"
+    maintenance = "maintenance"
+
+
+class Program(SQLModel, table=True):
+    """A continuing-care program: the cadence of contact, relative to discharge."""
+
+    __tablename__ = "programs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120, unique=True)
+    cadence: dict[str, Any] = json_object()
+    created_at: datetime = created_at()
+
+
+class Client(SQLModel, table=True):
+    """An alumnus after discharge. Names stay minimal: a first name and a code for staff."""
+
+    __tablename__ = "clients"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=16, unique=True)
+    first_name: str = Field(max_length=80)
+    state: ClientState = enum_text(ClientState, ClientState.invited, index=True)
+    telegram_user_id: int | None = Field(
+        default=None, sa_type=sa.BigInteger, unique=True, nullable=True
+    )
+    telegram_chat_id: int | None = Field(default=None, sa_type=sa.BigInteger, nullable=True)
+    timezone: str = Field(max_length=64)
+    language: str = Field(default="en", max_length=8)
+    checkin_window_start: time = Field(default=time(9, 0))
+    checkin_window_end: time = Field(default=time(12, 0))
+    values: list[str] = json_list()
+    reasons: dict[str, str] = json_object()  # value (or "own") -> the client's own words
+    stage_of_change: StageOfChange | None = enum_text(StageOfChange, nullable=True)
+    discharge_date: date | None = None
+    sobriety_date: date | None = None
+    program_id: int | None = Field(default=None, foreign_key="programs.id", ondelete="SET NULL")
+    cadence_override: dict[str, Any] | None = Field(
+        default=None,
+        sa_type=sa.dialects.postgresql.JSONB,  # type: ignore[call-overload]
+        nullable=True,
+    )
+    coordinator_id: int | None = Field(
+        default=None, foreign_key="staff_members.id", ondelete="SET NULL", index=True
+    )
+    next_checkin_at: datetime | None = timestamp(index=True)
+    paused_until: datetime | None = timestamp()
+    unreachable_since: datetime | None = timestamp()  # the client blocked the bot
+    created_at: datetime = created_at()
+    updated_at: datetime | None = timestamp()
+
+
+class ConsentDecision(StrEnum):
+    granted = "granted"
+    declined = "declined"
+    withdrawn = "withdrawn"
+
+
+class ConsentRecord(SQLModel, table=True):
+    """What a client agreed to (or not), with the version of the text they were shown."""
+
+    __tablename__ = "consent_records"
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="clients.id", ondelete="CASCADE", index=True)
+    decision: ConsentDecision = enum_text(ConsentDecision)
+    text_version: str = Field(max_length=32)
+    language: str = Field(max_length=8)
+    recorded_at: datetime = created_at()
+
+
+class InviteKind(StrEnum):
+    client = "client"
+    staff = "staff"
+
+
+class Invite(SQLModel, table=True):
+    """A single-use, expiring link token. Only its SHA-256 is stored."""
+
+    __tablename__ = "invites"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(kind = 'client' AND client_id IS NOT NULL AND staff_member_id IS NULL)"
+            " OR (kind = 'staff' AND staff_member_id IS NOT NULL AND client_id IS NULL)",
+            name="one_subject",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: InviteKind = enum_text(InviteKind)
+    token_sha256: str = Field(max_length=64, unique=True)
+    client_id: int | None = Field(default=None, foreign_key="clients.id", ondelete="CASCADE")
+    staff_member_id: int | None = Field(
+        default=None, foreign_key="staff_members.id", ondelete="CASCADE"
+    )
+    created_at: datetime = created_at()
+    expires_at: datetime = timestamp(nullable=False)
+    used_at: datetime | None = timestamp()
+    used_by_telegram_user_id: int | None = Field(default=None, sa_type=sa.BigInteger, nullable=True)

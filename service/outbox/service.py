@@ -1,0 +1,43 @@
+"""Queueing messages in the caller's transaction. Only the sender talks to Telegram."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.outbox.models import Lane, OutboxMessage
+
+WAKE_CHANNEL = "aftercare_outbox"
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    text: str,
+    lane: Lane,
+    reply_markup: dict[str, Any] | None = None,
+    client_id: int | None = None,
+    staff_member_id: int | None = None,
+    reason: dict[str, Any] | None = None,
+    dedupe_key: str | None = None,
+) -> OutboxMessage:
+    """Queue a text message; the sender is woken when the transaction commits."""
+    payload: dict[str, Any] = {"text": text, "parse_mode": "HTML"}
+    if reply_markup is not None:
+        payload["reply_markup"] = reply_markup
+    message = OutboxMessage(
+        chat_id=chat_id,
+        lane=int(lane),
+        payload=payload,
+        client_id=client_id,
+        staff_member_id=staff_member_id,
+        reason=reason or {},
+        dedupe_key=dedupe_key,
+    )
+    session.add(message)
+    await session.flush()
+    await session.execute(sa.select(sa.func.pg_notify(WAKE_CHANNEL, str(int(lane)))))
+    return message

@@ -1,0 +1,97 @@
+"""Test harness: real PostgreSQL, one fresh database per test, cloned from a migrated template.
+
+PostgreSQL is the server at ``AFTERCARE_TEST_DATABASE_URL`` when that is set (CI sets it when a
+server listens on 127.0.0.1:5432), else an embedded one under ``var/test``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from service.db import (
+    _asyncpg_params,
+    asyncpg_url,
+    create_engine,
+    session_factory,
+    start_embedded_postgres,
+)
+from service.migrate import upgrade_to_head
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> URL:
+    configured = os.environ.get("AFTERCARE_TEST_DATABASE_URL")
+    if configured:
+        return asyncpg_url(configured)
+    return start_embedded_postgres(ROOT / "var" / "test")
+
+
+async def _admin(url: URL, sql: str) -> None:
+    conn = await asyncpg.connect(**_asyncpg_params(url))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def template_database(pg_admin_url: URL) -> AsyncIterator[str]:
+    """A database migrated to head, from which each test's database is copied."""
+    name = f"aftercare_template_{uuid.uuid4().hex[:12]}"
+    await _admin(pg_admin_url, f'CREATE DATABASE "{name}"')
+    engine = create_engine(pg_admin_url.set(database=name))
+    try:
+        await upgrade_to_head(engine)
+    finally:
+        await engine.dispose()
+    yield name
+    await _admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def new_database(admin: URL, template: str | None = None) -> URL:
+    name = f"aftercare_test_{uuid.uuid4().hex[:12]}"
+    clone = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
+    await _admin(admin, f'CREATE DATABASE "{name}"{clone}')
+    return admin.set(database=name)
+
+
+async def drop_database(admin: URL, url: URL) -> None:
+    await _admin(admin, f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def database_url(pg_admin_url: URL, template_database: str) -> AsyncIterator[URL]:
+    """A database of this test's own, at the latest migration."""
+    url = await new_database(pg_admin_url, template_database)
+    yield url
+    await drop_database(pg_admin_url, url)
+
+
+@pytest.fixture
+async def empty_database_url(pg_admin_url: URL) -> AsyncIterator[URL]:
+    """A database of this test's own with no schema at all."""
+    url = await new_database(pg_admin_url)
+    yield url
+    await drop_database(pg_admin_url, url)
+
+
+@pytest.fixture
+async def engine(database_url: URL) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url, pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return session_factory(engine)
