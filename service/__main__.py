@@ -18,6 +18,7 @@ from service.config import Settings, load_settings
 from service.db import session_factory
 from service.errors import AftercareError
 from service.runtime import (
+    SANDBOX_USERNAME,
     Role,
     Services,
     bot_role,
@@ -117,7 +118,7 @@ async def _serve(settings: Settings, command: str) -> None:
             print(f"Console: http://{settings.web_host}:{settings.web_port}/", flush=True)
         if local_telegram is not None:
             print(
-                f"Sandbox Bot API: {local_telegram.base_url} (bot @{local_telegram.bot_username})",
+                f"Sandbox Bot API: {local_telegram.base_url} (bot @{SANDBOX_USERNAME})",
                 flush=True,
             )
         await run_roles(services, ROLES[command], stop)

@@ -28,20 +28,20 @@ def created_at() -> Any:
     """A ``timestamptz`` set by the database when the row is written."""
     return Field(
         default=None,
-        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+        sa_type=sa.DateTime(timezone=True),
         sa_column_kwargs={"server_default": sa.func.now(), "nullable": False},
     )
 
 
 def big_id() -> Any:
     """A ``bigint`` identity key, for tables that grow with every message."""
-    return Field(default=None, primary_key=True, sa_type=sa.BigInteger)  # type: ignore[call-overload]
+    return Field(default=None, primary_key=True, sa_type=sa.BigInteger)
 
 
 def timestamp(*, nullable: bool = True, index: bool = False) -> Any:
     return Field(
         default=None,
-        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+        sa_type=sa.DateTime(timezone=True),
         nullable=nullable,
         index=index,
     )
@@ -50,7 +50,7 @@ def timestamp(*, nullable: bool = True, index: bool = False) -> Any:
 def json_list() -> Any:
     return Field(
         default_factory=list,
-        sa_type=JSONB,  # type: ignore[call-overload]
+        sa_type=JSONB,
         sa_column_kwargs={"server_default": sa.text("'[]'::jsonb"), "nullable": False},
     )
 
@@ -58,7 +58,7 @@ def json_list() -> Any:
 def json_object() -> Any:
     return Field(
         default_factory=dict,
-        sa_type=JSONB,  # type: ignore[call-overload]
+        sa_type=JSONB,
         sa_column_kwargs={"server_default": sa.text("'{}'::jsonb"), "nullable": False},
     )
 
@@ -74,7 +74,7 @@ def enum_text(
     length = max(len(member.value) for member in enum)
     return Field(
         default=default,
-        sa_type=sa.Enum(  # type: ignore[call-overload]
+        sa_type=sa.Enum(
             enum,
             native_enum=False,
             create_constraint=False,

@@ -6,6 +6,7 @@ server listens on 127.0.0.1:5432), else an embedded one under ``var/test``.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ import pytest
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from service.config import Settings, load_settings
 from service.db import (
     _asyncpg_params,
     asyncpg_url,
@@ -24,6 +26,17 @@ from service.db import (
     start_embedded_postgres,
 )
 from service.migrate import upgrade_to_head
+from service.runtime import (
+    SANDBOX_TOKEN,
+    SANDBOX_USERNAME,
+    Services,
+    Telegram,
+    bot_role,
+    run_roles,
+    worker_role,
+)
+from service.sandbox.client import SandboxClient
+from service.sandbox.server import SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,3 +108,40 @@ async def engine(database_url: URL) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return session_factory(engine)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: URL) -> Settings:
+    return load_settings(
+        database_url=database_url.render_as_string(hide_password=False), data_dir=tmp_path
+    )
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[SandboxServer]:
+    """The local Bot API server, a fresh world per test."""
+    async with SandboxServer(bot_token=SANDBOX_TOKEN, bot_username=SANDBOX_USERNAME) as server:
+        yield server
+
+
+@pytest.fixture
+async def telegram(sandbox: SandboxServer) -> AsyncIterator[SandboxClient]:
+    """Acts as people in Telegram: sends texts, presses buttons, reads what the bot sent."""
+    async with SandboxClient(sandbox.base_url) as client:
+        yield client
+
+
+@pytest.fixture
+async def bot_service(
+    settings: Settings, engine: AsyncEngine, sandbox: SandboxServer
+) -> AsyncIterator[Services]:
+    """The bot and worker roles running against the sandbox and this test's database."""
+    services = Services(settings, engine, Telegram(SANDBOX_TOKEN, sandbox.base_url))
+    stop = asyncio.Event()
+    roles = asyncio.get_running_loop().create_task(
+        run_roles(services, [bot_role, worker_role], stop)
+    )
+    yield services
+    stop.set()
+    async with asyncio.timeout(10):
+        await roles

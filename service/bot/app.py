@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import suppress
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -14,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.bot.middlewares import UnitOfWork, is_transient
 from service.bot.routers import start
+from service.lifecycle import Stopped, nap, unless_stopped
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def build_bot(token: str, api_base: str) -> Bot:
 def build_dispatcher(sessions: async_sessionmaker[AsyncSession]) -> Dispatcher:
     dispatcher = Dispatcher()
     dispatcher.update.outer_middleware(UnitOfWork(sessions))
-    dispatcher.include_routers(start.router)
+    dispatcher.include_routers(start.build_router())
     return dispatcher
 
 
@@ -44,9 +44,14 @@ async def poll(bot: Bot, dispatcher: Dispatcher, stop: asyncio.Event) -> None:
     failures = 0
     while not stop.is_set():
         try:
-            updates = await bot.get_updates(
-                offset=offset, timeout=POLL_TIMEOUT_SECONDS, allowed_updates=allowed
+            updates = await unless_stopped(
+                bot.get_updates(
+                    offset=offset, timeout=POLL_TIMEOUT_SECONDS, allowed_updates=allowed
+                ),
+                stop,
             )
+        except Stopped:
+            return
         except (TelegramNetworkError, TelegramServerError) as exc:
             failures += 1
             log.warning("getUpdates failed (%s); retrying", type(exc).__name__)
@@ -75,7 +80,4 @@ async def poll(bot: Bot, dispatcher: Dispatcher, stop: asyncio.Event) -> None:
 
 
 async def _pause(stop: asyncio.Event, failures: int) -> None:
-    delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS)) - 1]
-    with suppress(TimeoutError):
-        async with asyncio.timeout(delay):
-            await stop.wait()
+    await nap(stop, RETRY_SECONDS[min(failures, len(RETRY_SECONDS)) - 1])

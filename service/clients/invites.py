@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from service.audit.models import ActorKind
 from service.audit.service import record_audit
@@ -46,13 +47,25 @@ class IssuedInvite:
     subject_id: int
 
 
-async def _issue(session: AsyncSession, invite: Invite, ttl: timedelta, now: datetime) -> str:
+async def _issue(
+    session: AsyncSession,
+    *,
+    ttl: timedelta,
+    now: datetime,
+    client_id: int | None = None,
+    staff_member_id: int | None = None,
+) -> tuple[Invite, str]:
     token = new_token()
-    invite.token_sha256 = token_digest(token)
-    invite.expires_at = now + ttl
+    invite = Invite(
+        kind=InviteKind.client if client_id is not None else InviteKind.staff,
+        token_sha256=token_digest(token),
+        client_id=client_id,
+        staff_member_id=staff_member_id,
+        expires_at=now + ttl,
+    )
     session.add(invite)
     await session.flush()
-    return token
+    return invite, token
 
 
 async def invite_client(
@@ -81,8 +94,7 @@ async def invite_client(
     session.add(client)
     await session.flush()
     assert client.id is not None
-    invite = Invite(kind=InviteKind.client, client_id=client.id)
-    token = await _issue(session, invite, ttl, now)
+    invite, token = await _issue(session, ttl=ttl, now=now, client_id=client.id)
     await record_audit(
         session,
         ActorKind.cli,
@@ -102,15 +114,14 @@ async def invite_staff(
     session.add(member)
     await session.flush()
     assert member.id is not None
-    invite = Invite(kind=InviteKind.staff, staff_member_id=member.id)
-    token = await _issue(session, invite, ttl, now)
+    invite, token = await _issue(session, ttl=ttl, now=now, staff_member_id=member.id)
     await record_audit(
         session,
         ActorKind.cli,
         "invite.created",
         "staff_member",
         member.id,
-        {"invite_id": invite.id},
+        detail={"invite_id": invite.id},
     )
     return IssuedInvite(invite, token, member.id)
 
@@ -118,7 +129,7 @@ async def invite_staff(
 async def _unused_client_code(session: AsyncSession) -> str:
     while True:
         code = new_client_code()
-        taken = await session.scalar(sa.select(sa.exists().where(Client.code == code)))  # type: ignore[arg-type]
+        taken = await session.scalar(sa.select(sa.exists().where(col(Client.code) == code)))
         if not taken:
             return code
 
@@ -128,7 +139,7 @@ async def redeem_invite(
 ) -> Client | StaffMember:
     """Use an invite: link the Telegram account to its client or staff record, exactly once."""
     invite = await session.scalar(
-        sa.select(Invite).where(Invite.token_sha256 == token_digest(token)).with_for_update()  # type: ignore[arg-type]
+        sa.select(Invite).where(col(Invite.token_sha256) == token_digest(token)).with_for_update()
     )
     if invite is None:
         raise InviteNotFound
@@ -154,9 +165,9 @@ async def _link_client(
     if client is None or client.state == ClientState.erased:
         raise InviteNotFound
     other = await session.scalar(
-        sa.select(Client.id).where(
-            Client.telegram_user_id == telegram_user_id,  # type: ignore[arg-type]
-            Client.id != client.id,  # type: ignore[arg-type]
+        sa.select(col(Client.id)).where(
+            col(Client.telegram_user_id) == telegram_user_id,
+            col(Client.id) != client.id,
         )
     )
     if other is not None:
@@ -175,9 +186,9 @@ async def _link_staff(
     if member is None or not member.active:
         raise InviteNotFound
     other = await session.scalar(
-        sa.select(StaffMember.id).where(
-            StaffMember.telegram_user_id == telegram_user_id,  # type: ignore[arg-type]
-            StaffMember.id != member.id,  # type: ignore[arg-type]
+        sa.select(col(StaffMember.id)).where(
+            col(StaffMember.telegram_user_id) == telegram_user_id,
+            col(StaffMember.id) != member.id,
         )
     )
     if other is not None:

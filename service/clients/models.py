@@ -66,7 +66,7 @@ class Client(SQLModel, table=True):
     program_id: int | None = Field(default=None, foreign_key="programs.id", ondelete="SET NULL")
     cadence_override: dict[str, Any] | None = Field(
         default=None,
-        sa_type=sa.dialects.postgresql.JSONB,  # type: ignore[call-overload]
+        sa_type=sa.dialects.postgresql.JSONB,
         nullable=True,
     )
     coordinator_id: int | None = Field(

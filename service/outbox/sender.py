@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.clients.models import Client
 from service.columns import utcnow
+from service.lifecycle import nap
 from service.outbox.models import OutboxMessage, OutboxStatus
 from service.outbox.service import WAKE_CHANNEL
 
@@ -63,9 +65,7 @@ class Sender:
                 if await self.send_next():
                     continue
                 wake.clear()
-                with suppress(TimeoutError):
-                    async with asyncio.timeout(IDLE_POLL_SECONDS):
-                        await _first(wake, stop)
+                await nap(stop, IDLE_POLL_SECONDS, wake)
 
     async def send_next(self) -> bool:
         """Send the most urgent due message. False when nothing is due."""
@@ -141,19 +141,10 @@ class Sender:
             try:
                 yield wake
             finally:
-                with suppress(Exception):
+                with suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                     await raw.remove_listener(WAKE_CHANNEL, on_notify)
 
 
 def _describe(exc: Exception) -> str:
     """Telegram's error, without the request (which would carry message text)."""
     return f"{type(exc).__name__}: {getattr(exc, 'message', '')}"[:500]
-
-
-async def _first(*events: asyncio.Event) -> None:
-    waiters = [asyncio.ensure_future(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

@@ -11,13 +11,11 @@ from service.bot.texts import ROLE_NAMES, language_of, text
 from service.clients.invites import redeem_invite
 from service.clients.models import Client
 from service.columns import utcnow
+from service.conversations.models import InboundMessage
 from service.errors import InviteExpired, InviteNotFound, InviteUsed, LinkConflict
 from service.outbox.models import Lane
 from service.outbox.service import enqueue
 from service.staff.models import StaffMember
-
-router = Router(name="start")
-router.message.filter(F.chat.type == "private")
 
 INVITE_ERRORS: dict[type[Exception], str] = {
     InviteNotFound: "invite_not_found",
@@ -27,13 +25,25 @@ INVITE_ERRORS: dict[type[Exception], str] = {
 }
 
 
-@router.message(CommandStart(deep_link=True))
+def build_router() -> Router:
+    router = Router(name="start")
+    router.message.filter(F.chat.type == "private")
+    router.message.register(start_with_invite, CommandStart(deep_link=True))
+    router.message.register(start_without_invite, CommandStart())
+    return router
+
+
 async def start_with_invite(
-    message: Message, command: CommandObject, session: AsyncSession, client: Client | None
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    inbound: InboundMessage,
+    client: Client | None,
 ) -> None:
     assert message.from_user is not None
     language = client.language if client else language_of(message.from_user.language_code)
     token = (command.args or "").strip()
+    inbound.text = "/start <invite>"  # a credential, not something the person wrote to us
     try:
         async with session.begin_nested():
             subject = await redeem_invite(
@@ -47,6 +57,7 @@ async def start_with_invite(
         await _reply(session, message, text(language, INVITE_ERRORS[type(exc)]))
         return
     if isinstance(subject, StaffMember):
+        inbound.staff_member_id = subject.id
         reply = text(
             subject.language,
             "linked_staff",
@@ -55,11 +66,11 @@ async def start_with_invite(
         )
         await _reply(session, message, reply, staff_member_id=subject.id)
     else:
+        inbound.client_id = subject.id
         reply = text(subject.language, "linked_client", first_name=subject.first_name)
         await _reply(session, message, reply, client_id=subject.id)
 
 
-@router.message(CommandStart())
 async def start_without_invite(
     message: Message, session: AsyncSession, client: Client | None
 ) -> None:

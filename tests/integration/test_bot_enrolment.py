@@ -1,0 +1,113 @@
+"""Enrolment through the real aiogram client over HTTP, against the sandbox Bot API."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from service.clients.invites import invite_client, invite_staff
+from service.clients.models import Client, ClientState
+from service.columns import utcnow
+from service.conversations.models import InboundKind, InboundMessage
+from service.outbox.models import OutboxMessage, OutboxStatus
+from service.runtime import Services
+from service.sandbox.client import SandboxClient
+from service.staff.models import StaffMember, StaffRole
+from tests.waiting import eventually
+
+ANA, BO = 1001, 1002
+
+
+async def _invite(sessions: async_sessionmaker[AsyncSession], *, ttl_days: int = 14) -> str:
+    async with sessions() as session:
+        issued = await invite_client(
+            session,
+            first_name="Ana <3",
+            timezone="America/New_York",
+            language="en",
+            ttl=timedelta(days=ttl_days),
+            now=utcnow(),
+        )
+        await session.commit()
+    return issued.token
+
+
+async def _outbox_statuses(sessions: async_sessionmaker[AsyncSession]) -> set[OutboxStatus]:
+    async with sessions() as session:
+        return set(await session.scalars(sa.select(OutboxMessage.status)))
+
+
+async def test_an_invite_link_enrols_the_person_who_uses_it_first(
+    bot_service: Services,
+    telegram: SandboxClient,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    token = await _invite(sessions)
+    await telegram.ensure_user(ANA, "Ana", language_code="en")
+    await telegram.ensure_user(BO, "Bo", language_code="es")
+
+    await telegram.send_text(ANA, f"/start {token}")
+    [welcome] = await telegram.wait_for_messages(ANA, 1)
+    assert "Hi Ana &lt;3, thank you for joining" in welcome["source_text"]
+    assert welcome["parse_mode"] == "HTML"
+
+    await telegram.send_text(BO, f"/start {token}")
+    [refusal] = await telegram.wait_for_messages(BO, 1)
+    assert "ya se usó" in refusal["text"]  # Bo's Telegram speaks Spanish
+    await eventually(lambda: _outbox_statuses(sessions), {OutboxStatus.sent})
+
+    async with sessions() as session:
+        client = await session.scalar(sa.select(Client))
+        assert client is not None
+        assert client.telegram_user_id == ANA
+        assert client.state == ClientState.consent_pending
+        inbound = (await session.scalars(sa.select(InboundMessage))).all()
+        assert [(row.telegram_user_id, row.kind) for row in inbound] == [
+            (ANA, InboundKind.command),
+            (BO, InboundKind.command),
+        ]
+        assert inbound[0].client_id == client.id
+        assert inbound[1].client_id is None
+        assert {row.text for row in inbound} == {"/start <invite>"}  # no credential kept
+
+
+async def test_expired_and_unknown_links_get_a_kind_explanation(
+    bot_service: Services,
+    telegram: SandboxClient,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    expired = await _invite(sessions, ttl_days=-1)
+    await telegram.ensure_user(ANA, "Ana", language_code="en")
+    await telegram.send_text(ANA, f"/start {expired}")
+    await telegram.send_text(ANA, "/start not-a-real-token")
+    await telegram.send_text(ANA, "/start")
+    texts = [message["text"] for message in await telegram.wait_for_messages(ANA, 3)]
+    assert "expired" in texts[0]
+    assert "couldn't find that invite" in texts[1]
+    assert "use the invite link your care team gave you" in texts[2]
+    async with sessions() as session:
+        client = await session.scalar(sa.select(Client))
+        assert client is not None
+        assert client.telegram_user_id is None
+
+
+async def test_a_staff_invite_links_a_coordinator_in_telegram(
+    bot_service: Services,
+    telegram: SandboxClient,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session:
+        issued = await invite_staff(
+            session, name="Dana", role=StaffRole.coordinator, ttl=timedelta(days=1), now=utcnow()
+        )
+        await session.commit()
+    await telegram.ensure_user(77, "Dana")
+    await telegram.send_text(77, f"/start {issued.token}")
+    [linked] = await telegram.wait_for_messages(77, 1)
+    assert "linked as a care coordinator" in linked["text"]
+    async with sessions() as session:
+        member = await session.get(StaffMember, issued.subject_id)
+        assert member is not None
+        assert member.telegram_user_id == 77
