@@ -5,40 +5,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from contextlib import nullcontext
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from service.clients.invites import IssuedInvite, invite_client, invite_link, invite_staff
-from service.columns import utcnow
 from service.config import Settings, load_settings
-from service.db import session_factory
 from service.errors import AftercareError
-from service.runtime import (
-    SANDBOX_USERNAME,
-    Role,
-    Services,
-    bot_role,
-    bot_username,
-    database,
-    run_roles,
-    sandbox,
-    stop_on_signals,
-    telegram_for,
-    web_role,
-    worker_role,
-)
-from service.staff.models import StaffRole
+from service.logs import configure_logging
 
-ROLES: dict[str, list[Role]] = {
-    "run": [bot_role, worker_role, web_role],
-    "bot": [bot_role],
-    "worker": [worker_role],
-    "web": [web_role],
-}
+# Heavy modules (aiogram, SQLAlchemy, FastAPI) are imported by the commands that use them, so that
+# `--help` and a configuration error answer at once.
+ROLES = {"run": ("bot", "worker", "web"), "bot": ("bot",), "worker": ("worker",), "web": ("web",)}
+STAFF_ROLES = ("coordinator", "supervisor", "admin")
 
 
 def _timezone(value: str) -> str:
@@ -90,41 +70,51 @@ def parser() -> argparse.ArgumentParser:
     client.add_argument("--json", action="store_true", help="print {id, token, link} as JSON")
     staff = kinds.add_parser("staff", help="invite a member of the care team")
     staff.add_argument("--name", required=True, type=_name)
-    staff.add_argument("--role", required=True, choices=[role.value for role in StaffRole])
+    staff.add_argument("--role", required=True, choices=STAFF_ROLES)
     staff.add_argument("--json", action="store_true", help="print {id, token, link} as JSON")
     return root
 
 
 async def _serve(settings: Settings, command: str) -> None:
+    """Run roles until SIGINT or SIGTERM; ``run`` also migrates and starts the sandbox."""
+    from service.db import database
+    from service.runtime import Services, run_roles, sandbox, stop_on_signals
+    from service.telegram import telegram_for
+
     stop = asyncio.Event()
     stop_on_signals(stop)
-    if command == "sandbox":
-        async with sandbox(settings) as server:
-            if server is None:
-                raise AftercareError("AFTERCARE_TELEGRAM_TOKEN is set: there is no sandbox to run.")
-            print(f"Sandbox Bot API: {server.base_url}", flush=True)
-            await stop.wait()
-        return
-    migrate = command in {"run", "migrate"}
     async with (
-        sandbox(settings) if command == "run" else nullcontext() as local_telegram,
-        database(settings, migrate=migrate) as engine,
+        sandbox(settings) if command in {"run", "sandbox"} else nullcontext() as local_telegram,
     ):
-        if command == "migrate":
-            print("The database schema is up to date.", flush=True)
-            return
-        services = Services(settings, engine, telegram_for(settings))
-        if command in {"run", "web"}:
-            print(f"Console: http://{settings.web_host}:{settings.web_port}/", flush=True)
         if local_telegram is not None:
-            print(
-                f"Sandbox Bot API: {local_telegram.base_url} (bot @{SANDBOX_USERNAME})",
-                flush=True,
+            print(f"Sandbox Bot API: {local_telegram.base_url}", flush=True)
+        if command == "sandbox":
+            if local_telegram is None:
+                raise AftercareError("AFTERCARE_TELEGRAM_TOKEN is set: there is no sandbox to run.")
+            await stop.wait()
+            return
+        async with database(settings, migrate=command == "run") as engine:
+            if command in {"run", "web"}:
+                print(f"Console: http://{settings.web_host}:{settings.web_port}/", flush=True)
+            await run_roles(
+                Services(settings, engine, telegram_for(settings)), ROLES[command], stop
             )
-        await run_roles(services, ROLES[command], stop)
+
+
+async def _migrate(settings: Settings) -> None:
+    from service.db import database
+
+    async with database(settings, migrate=True):
+        print("The database schema is at the latest migration.")
 
 
 async def _invite(settings: Settings, args: argparse.Namespace) -> None:
+    from service.clients.invites import IssuedInvite, invite_client, invite_link, invite_staff
+    from service.columns import utcnow
+    from service.db import database, session_factory
+    from service.staff.models import StaffRole
+    from service.telegram import bot_username
+
     username = await bot_username(settings)
     ttl = timedelta(days=settings.invite_ttl_days)
     async with (
@@ -163,12 +153,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.log_level,
-            format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        )
+        configure_logging(settings.log_level)
         if args.command == "invite":
             asyncio.run(_invite(settings, args))
+        elif args.command == "migrate":
+            asyncio.run(_migrate(settings))
         else:
             asyncio.run(_serve(settings, args.command))
     except AftercareError as exc:

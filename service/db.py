@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from service.config import Settings
-from service.errors import DatabaseUnavailable
+from service.errors import AftercareError, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,21 @@ def create_engine(url: URL, **options: Any) -> AsyncEngine:
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions for one unit of work each; the use case commits, repositories never do."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def database(settings: Settings, *, migrate: bool) -> AsyncIterator[AsyncEngine]:
+    """The service's database: upgraded to the latest migration, or checked to be at it."""
+    from service.migrate import is_at_head, upgrade_to_head
+
+    async with connected(await resolve_database_url(settings)) as engine:
+        if migrate:
+            await upgrade_to_head(engine)
+        elif not await is_at_head(engine):
+            raise AftercareError(
+                "The database schema is not at the latest migration: run `aftercare migrate`."
+            )
+        yield engine
 
 
 @asynccontextmanager

@@ -26,17 +26,10 @@ from service.db import (
     start_embedded_postgres,
 )
 from service.migrate import upgrade_to_head
-from service.runtime import (
-    SANDBOX_TOKEN,
-    SANDBOX_USERNAME,
-    Services,
-    Telegram,
-    bot_role,
-    run_roles,
-    worker_role,
-)
+from service.runtime import Services, run_roles
 from service.sandbox.client import SandboxClient
 from service.sandbox.server import SandboxServer
+from service.telegram import SANDBOX_TOKEN, SANDBOX_USERNAME, Telegram
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -138,9 +131,7 @@ async def bot_service(
     """The bot and worker roles running against the sandbox and this test's database."""
     services = Services(settings, engine, Telegram(SANDBOX_TOKEN, sandbox.base_url))
     stop = asyncio.Event()
-    roles = asyncio.get_running_loop().create_task(
-        run_roles(services, [bot_role, worker_role], stop)
-    )
+    roles = asyncio.get_running_loop().create_task(run_roles(services, ["bot", "worker"], stop))
     yield services
     stop.set()
     async with asyncio.timeout(10):

@@ -9,14 +9,14 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-async def eventually(probe: Callable[[], Awaitable[T]], expected: T, timeout: float = 5.0) -> T:
-    """Call ``probe`` until it returns ``expected``; fail with the last value after ``timeout``."""
+async def eventually(probe: Callable[[], Awaitable[T]], expected: T, within: float = 5.0) -> T:
+    """Call ``probe`` until it returns ``expected``; fail with the last value after ``within`` s."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     while True:
         value = await probe()
         if value == expected:
             return value
         if loop.time() > deadline:
-            raise AssertionError(f"still {value!r} after {timeout}s, expected {expected!r}")
+            raise AssertionError(f"still {value!r} after {within}s, expected {expected!r}")
         await asyncio.sleep(0.02)

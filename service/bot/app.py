@@ -6,8 +6,6 @@ import asyncio
 import logging
 
 from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramNetworkError, TelegramServerError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,10 +17,6 @@ log = logging.getLogger(__name__)
 
 POLL_TIMEOUT_SECONDS = 25
 RETRY_SECONDS = (1, 2, 5, 10, 30)
-
-
-def build_bot(token: str, api_base: str) -> Bot:
-    return Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api_base)))
 
 
 def build_dispatcher(sessions: async_sessionmaker[AsyncSession]) -> Dispatcher:
