@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
-CHECKED := service tests migrations ops
+CHECKED := $(wildcard service tests migrations ops)
 
 .PHONY: install run test lint format clean
 
