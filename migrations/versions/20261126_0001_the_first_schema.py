@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 02:19:21.708110
+Create Date: 2026-11-26
 """
 
 from __future__ import annotations
@@ -544,6 +544,7 @@ def upgrade() -> None:
                 "sticker",
                 "voice",
                 "photo",
+                "membership",
                 "other",
                 name="inboundkind",
                 native_enum=False,

@@ -134,67 +134,58 @@ async def _unused_client_code(session: AsyncSession) -> str:
             return code
 
 
+@dataclass(frozen=True)
+class Redeemed:
+    subject: Client | StaffMember
+    again: bool  # the same person used their own invite a second time
+
+
 async def redeem_invite(
     session: AsyncSession, token: str, *, telegram_user_id: int, chat_id: int, now: datetime
-) -> Client | StaffMember:
-    """Use an invite: link the Telegram account to its client or staff record, exactly once."""
+) -> Redeemed:
+    """Use an invite: link the Telegram account to its client or staff record, exactly once.
+
+    The person who used an invite may tap it again (it answers as a welcome back); anyone else
+    gets ``InviteUsed``.
+    """
     invite = await session.scalar(
         sa.select(Invite).where(col(Invite.token_sha256) == token_digest(token)).with_for_update()
     )
-    if invite is None:
+    subject = await _subject_of(session, invite) if invite is not None else None
+    if invite is None or subject is None:
         raise InviteNotFound
     if invite.used_at is not None:
+        if subject.telegram_user_id == telegram_user_id:
+            return Redeemed(subject, again=True)
         raise InviteUsed
     if invite.expires_at <= now:
         raise InviteExpired
-    subject: Client | StaffMember | None
-    if invite.kind == InviteKind.client:
-        subject = await _link_client(session, invite, telegram_user_id, chat_id)
+    model = type(subject)
+    linked_elsewhere = await session.scalar(
+        sa.select(col(model.id)).where(
+            col(model.telegram_user_id) == telegram_user_id, col(model.id) != subject.id
+        )
+    )
+    if linked_elsewhere is not None:
+        raise LinkConflict("This Telegram account is already linked to another record.")
+    subject.telegram_user_id = telegram_user_id
+    subject.telegram_chat_id = chat_id
+    if isinstance(subject, Client):
+        subject.state = ClientState.consent_pending
+        await record_audit(session, ActorKind.client, "client.linked", "client", subject.id)
     else:
-        subject = await _link_staff(session, invite, telegram_user_id, chat_id, now)
+        subject.linked_at = now
+        await record_audit(session, ActorKind.staff, "staff.linked", "staff_member", subject.id)
     invite.used_at = now
     invite.used_by_telegram_user_id = telegram_user_id
     await session.flush()
-    return subject
+    return Redeemed(subject, again=False)
 
 
-async def _link_client(
-    session: AsyncSession, invite: Invite, telegram_user_id: int, chat_id: int
-) -> Client:
-    client = await session.get(Client, invite.client_id, with_for_update=True)
-    if client is None or client.state == ClientState.erased:
-        raise InviteNotFound
-    other = await session.scalar(
-        sa.select(col(Client.id)).where(
-            col(Client.telegram_user_id) == telegram_user_id,
-            col(Client.id) != client.id,
-        )
-    )
-    if other is not None:
-        raise LinkConflict("This Telegram account is already linked to another person's record.")
-    client.telegram_user_id = telegram_user_id
-    client.telegram_chat_id = chat_id
-    client.state = ClientState.consent_pending
-    await record_audit(session, ActorKind.client, "client.linked", "client", client.id)
-    return client
-
-
-async def _link_staff(
-    session: AsyncSession, invite: Invite, telegram_user_id: int, chat_id: int, now: datetime
-) -> StaffMember:
+async def _subject_of(session: AsyncSession, invite: Invite) -> Client | StaffMember | None:
+    """The record an invite links, unless it has been erased or deactivated since."""
+    if invite.kind == InviteKind.client:
+        client = await session.get(Client, invite.client_id, with_for_update=True)
+        return client if client is not None and client.state != ClientState.erased else None
     member = await session.get(StaffMember, invite.staff_member_id, with_for_update=True)
-    if member is None or not member.active:
-        raise InviteNotFound
-    other = await session.scalar(
-        sa.select(col(StaffMember.id)).where(
-            col(StaffMember.telegram_user_id) == telegram_user_id,
-            col(StaffMember.id) != member.id,
-        )
-    )
-    if other is not None:
-        raise LinkConflict("This Telegram account is already linked to another staff member.")
-    member.telegram_user_id = telegram_user_id
-    member.telegram_chat_id = chat_id
-    member.linked_at = now
-    await record_audit(session, ActorKind.staff, "staff.linked", "staff_member", member.id)
-    return member
+    return member if member is not None and member.active else None

@@ -56,6 +56,11 @@ async def test_an_invite_link_enrols_the_person_who_uses_it_first(
     await telegram.send_text(BO, f"/start {token}")
     [refusal] = await telegram.wait_for_messages(BO, 1)
     assert "ya se usó" in refusal["text"]  # Bo's Telegram speaks Spanish
+
+    await telegram.send_text(ANA, f"/start {token}")  # Ana taps her link again
+    await telegram.send_text(ANA, "/start")
+    replies = await telegram.wait_for_messages(ANA, 3)
+    assert [reply["text"].split(",")[0] for reply in replies[1:]] == ["Welcome back"] * 2
     await eventually(lambda: _outbox_statuses(sessions), {OutboxStatus.sent})
 
     async with sessions() as session:
@@ -64,13 +69,14 @@ async def test_an_invite_link_enrols_the_person_who_uses_it_first(
         assert client.telegram_user_id == ANA
         assert client.state == ClientState.consent_pending
         inbound = (await session.scalars(sa.select(InboundMessage))).all()
-        assert [(row.telegram_user_id, row.kind) for row in inbound] == [
-            (ANA, InboundKind.command),
-            (BO, InboundKind.command),
+        assert [(row.telegram_user_id, row.client_id) for row in inbound] == [
+            (ANA, client.id),
+            (BO, None),
+            (ANA, client.id),
+            (ANA, client.id),
         ]
-        assert inbound[0].client_id == client.id
-        assert inbound[1].client_id is None
-        assert {row.text for row in inbound} == {"/start <invite>"}  # no credential kept
+        assert {row.kind for row in inbound} == {InboundKind.command}
+        assert [row.text for row in inbound] == ["/start <invite>"] * 3 + ["/start"]
 
 
 async def test_expired_and_unknown_links_get_a_kind_explanation(
@@ -105,8 +111,9 @@ async def test_a_staff_invite_links_a_coordinator_in_telegram(
         await session.commit()
     await telegram.ensure_user(77, "Dana")
     await telegram.send_text(77, f"/start {issued.token}")
-    [linked] = await telegram.wait_for_messages(77, 1)
-    assert "linked as a care coordinator" in linked["text"]
+    await telegram.send_text(77, "/start")
+    replies = await telegram.wait_for_messages(77, 2)
+    assert all("linked as a care coordinator" in reply["text"] for reply in replies)
     async with sessions() as session:
         member = await session.get(StaffMember, issued.subject_id)
         assert member is not None

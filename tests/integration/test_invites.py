@@ -35,9 +35,11 @@ async def test_a_client_invite_links_one_account_once(
     assert re.fullmatch(r"[A-Za-z0-9_-]{1,64}", token)
 
     async with sessions() as session:
-        client = await redeem_invite(session, token, telegram_user_id=501, chat_id=501, now=NOW)
+        redeemed = await redeem_invite(session, token, telegram_user_id=501, chat_id=501, now=NOW)
         await session.commit()
+    client = redeemed.subject
     assert isinstance(client, Client)
+    assert not redeemed.again
 
     async with sessions() as session:
         stored = await session.get(Client, client.id)
@@ -56,6 +58,10 @@ async def test_a_client_invite_links_one_account_once(
     async with sessions() as session:
         with pytest.raises(InviteUsed):
             await redeem_invite(session, token, telegram_user_id=777, chat_id=777, now=NOW)
+        later = NOW + 2 * TTL  # the person who used it may tap it again, even after expiry
+        again = await redeem_invite(session, token, telegram_user_id=501, chat_id=501, now=later)
+        assert again.again
+        assert again.subject.id == client.id
 
 
 async def test_an_expired_or_unknown_token_links_nothing(
@@ -95,11 +101,11 @@ async def test_a_staff_invite_links_a_coordinator(
         )
         await session.commit()
     async with sessions() as session:
-        member = await redeem_invite(
+        redeemed = await redeem_invite(
             session, issued.token, telegram_user_id=42, chat_id=42, now=NOW
         )
         await session.commit()
-    assert isinstance(member, StaffMember)
+    assert isinstance(redeemed.subject, StaffMember)
     async with sessions() as session:
         stored = await session.get(StaffMember, issued.subject_id)
         assert stored is not None

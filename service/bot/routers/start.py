@@ -46,7 +46,7 @@ async def start_with_invite(
     inbound.text = "/start <invite>"  # a credential, not something the person wrote to us
     try:
         async with session.begin_nested():
-            subject = await redeem_invite(
+            redeemed = await redeem_invite(
                 session,
                 token,
                 telegram_user_id=message.from_user.id,
@@ -56,32 +56,36 @@ async def start_with_invite(
     except (InviteNotFound, InviteUsed, InviteExpired, LinkConflict) as exc:
         await _reply(session, message, text(language, INVITE_ERRORS[type(exc)]))
         return
-    if isinstance(subject, StaffMember):
-        inbound.staff_member_id = subject.id
-        reply = text(
-            subject.language,
-            "linked_staff",
-            name=subject.name,
-            role=ROLE_NAMES[subject.language][subject.role],
-        )
-        await _reply(session, message, reply, staff_member_id=subject.id)
+    if isinstance(redeemed.subject, Client):
+        inbound.client_id = redeemed.subject.id
     else:
-        inbound.client_id = subject.id
-        reply = text(subject.language, "linked_client", first_name=subject.first_name)
-        await _reply(session, message, reply, client_id=subject.id)
+        inbound.staff_member_id = redeemed.subject.id
+    await _greet(session, message, redeemed.subject, again=redeemed.again)
 
 
 async def start_without_invite(
-    message: Message, session: AsyncSession, client: Client | None
+    message: Message, session: AsyncSession, client: Client | None, staff: StaffMember | None
 ) -> None:
     assert message.from_user is not None
-    if client is None:
-        await _reply(
-            session, message, text(language_of(message.from_user.language_code), "no_invite")
-        )
+    subject = client or staff
+    if subject is None:
+        language = language_of(message.from_user.language_code)
+        await _reply(session, message, text(language, "no_invite"))
     else:
-        reply = text(client.language, "welcome_back", first_name=client.first_name)
-        await _reply(session, message, reply, client_id=client.id)
+        await _greet(session, message, subject, again=True)
+
+
+async def _greet(
+    session: AsyncSession, message: Message, subject: Client | StaffMember, *, again: bool
+) -> None:
+    if isinstance(subject, StaffMember):
+        role = ROLE_NAMES[subject.language][subject.role]
+        reply = text(subject.language, "linked_staff", name=subject.name, role=role)
+        await _reply(session, message, reply, staff_member_id=subject.id)
+    else:
+        key = "welcome_back" if again else "linked_client"
+        reply = text(subject.language, key, first_name=subject.first_name)
+        await _reply(session, message, reply, client_id=subject.id)
 
 
 async def _reply(
