@@ -90,6 +90,8 @@ def create_engine(url: URL, **options: Any) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions for one unit of work each; the use case commits, repositories never do."""
+    import service.schema  # noqa: F401  (every table, so that foreign keys resolve)
+
     return async_sessionmaker(engine, expire_on_commit=False)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.engine import URL
 
 from service.sandbox.client import SandboxClient
 from service.telegram import SANDBOX_TOKEN, SANDBOX_USERNAME, Telegram
@@ -59,17 +60,9 @@ async def test_run_comes_up_with_nothing_configured_and_enrols_a_client(data_dir
     )  # fmt: skip
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{web_port}") as web:
-            while True:
-                assert service.returncode is None, "the service stopped"
-                assert time.monotonic() - started < START_UP_SECONDS, "not ready in time"
-                try:
-                    ready = await web.get("/readyz")
-                    if ready.status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.2)
-        assert ready.json()["status"] == "ready"
+            await _until_ready(web, [service])
+            assert (await web.get("/readyz")).json()["status"] == "ready"
+        assert time.monotonic() - started < START_UP_SECONDS
 
         sandbox_url = f"http://127.0.0.1:{sandbox_port}"
         bot = Telegram(SANDBOX_TOKEN, sandbox_url).bot()
@@ -100,6 +93,58 @@ async def test_run_comes_up_with_nothing_configured_and_enrols_a_client(data_dir
     assert f"Sandbox Bot API: http://127.0.0.1:{sandbox_port}" in output
     assert "Traceback" not in output
     assert token not in output  # no credentials or message text in the logs
+
+
+async def test_the_roles_run_as_separate_processes(data_dir: Path, database_url: URL) -> None:
+    """One process per role, as in docker/compose.yaml: sandbox, bot, worker and web."""
+    web_port, sandbox_port = free_port(), free_port()
+    env = environment(
+        data_dir,
+        AFTERCARE_DATABASE_URL=database_url.render_as_string(hide_password=False),
+        AFTERCARE_WEB_PORT=str(web_port),
+        AFTERCARE_SANDBOX_PORT=str(sandbox_port),
+    )
+    roles = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "service",
+            role,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for role in ("sandbox", "bot", "worker", "web")
+    ]
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{web_port}") as web:
+            await _until_ready(web, roles)
+        async with SandboxClient(f"http://127.0.0.1:{sandbox_port}") as telegram:
+            await telegram.ensure_user(3002, "Kim", language_code="es")
+            await telegram.send_text(3002, "/start")
+            [answer] = await telegram.wait_for_messages(3002, 1, timeout=20)
+        assert "usa el enlace de invitación" in answer["text"]
+    finally:
+        for role in roles:
+            role.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            outputs = [(await role.communicate())[0].decode() for role in roles]
+    for role, output in zip(roles, outputs, strict=True):
+        assert role.returncode == 0, output
+        assert "Traceback" not in output
+
+
+async def _until_ready(web: httpx.AsyncClient, processes: list[asyncio.subprocess.Process]) -> None:
+    started = time.monotonic()
+    while True:
+        assert all(process.returncode is None for process in processes), "a role stopped"
+        assert time.monotonic() - started < START_UP_SECONDS, "not ready in time"
+        try:
+            if (await web.get("/readyz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.2)
 
 
 def test_a_taken_port_is_one_clear_line(data_dir: Path) -> None:
