@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import signal
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
@@ -21,8 +20,6 @@ from service.outbox.sender import Sender
 from service.sandbox.server import SandboxServer
 from service.telegram import SANDBOX_TOKEN, SANDBOX_USERNAME, Telegram
 from service.web.app import create_app
-
-log = logging.getLogger(__name__)
 
 Role = Callable[["Services", asyncio.Event], Awaitable[None]]
 
