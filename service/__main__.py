@@ -53,9 +53,9 @@ def parser() -> argparse.ArgumentParser:
     )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("run", help="run every role in one process (and the sandbox if no token)")
-    commands.add_parser("bot", help="receive updates from Telegram (one or more processes)")
+    commands.add_parser("bot", help="receive updates from Telegram (one process per bot token)")
     commands.add_parser("worker", help="deliver the outbox and run the periodic ticks")
-    commands.add_parser("web", help="serve the console, health checks and the webhook")
+    commands.add_parser("web", help="serve the web console and the health checks")
     commands.add_parser("sandbox", help="run the local sandbox Bot API server alone")
     commands.add_parser("migrate", help="upgrade the database schema to the latest migration")
 

@@ -157,7 +157,7 @@ async def main(people_count: int, rounds: int) -> dict[str, object]:
     ]
     try:
         async with SandboxClient(f"http://127.0.0.1:{sandbox_port}") as telegram:
-            await wait_for_sandbox(telegram)
+            await telegram.wait_until_up()
             people = list(range(10_000, 10_000 + people_count))
             for person in people:
                 await telegram.ensure_user(person, f"Person {person}", language_code="en")
@@ -180,18 +180,6 @@ async def main(people_count: int, rounds: int) -> dict[str, object]:
         "median_answers_per_second": statistics.median(r["answers_per_second"] for r in results),
         "peak_rss_mib": memory,
     }
-
-
-async def wait_for_sandbox(telegram: SandboxClient) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            await telegram.users()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.2)
 
 
 if __name__ == "__main__":

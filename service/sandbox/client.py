@@ -8,6 +8,7 @@ what the bot did.
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 from typing import Any, Self
 
@@ -70,6 +71,19 @@ class SandboxClient:
             if response.status >= 400:
                 raise SandboxControlError(response.status, str(payload.get("error", payload)))
             return payload
+
+    async def wait_until_up(self, within: float = 30.0) -> None:
+        """Wait for a sandbox that is still starting (in another process, say) to answer."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            try:
+                await self.users()
+                return
+            except aiohttp.ClientConnectionError:
+                if loop.time() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
 
     # --- the world -----------------------------------------------------------------------
 

@@ -82,10 +82,10 @@ def env_of(stage: list[tuple[str, str]]) -> dict[str, str]:
     return values
 
 
-def copies() -> list[tuple[list[str], str]]:
-    """(sources, destination) of every COPY from the build context, in every stage."""
+def copies(stages: list[list[tuple[str, str]]] = STAGES) -> list[tuple[list[str], str]]:
+    """(sources, destination) of every COPY from the build context in these stages."""
     found = []
-    for stage in STAGES:
+    for stage in stages:
         for args in instructions("COPY", stage):
             words = shlex.split(args)
             if any(word.startswith("--from") for word in words):
@@ -284,6 +284,14 @@ def test_every_path_the_dockerfile_copies_exists_and_is_not_ignored() -> None:
             for file in files:
                 relative = PurePosixPath(file.relative_to(ROOT).as_posix())
                 assert not excluded(relative), f"COPY {source}: {relative} is in .dockerignore"
+
+
+def test_the_image_ships_everything_the_service_reads_at_run_time() -> None:
+    shipped = {source.rstrip("/") for sources, _ in copies([FINAL]) for source in sources}
+    for needed in ("service", "migrations", "alembic.ini", "templates"):
+        path = ROOT / needed
+        if path.is_file() or (path.is_dir() and any(p.is_file() for p in path.rglob("*"))):
+            assert needed in shipped, f"the runtime stage must COPY {needed}"
 
 
 def _docker_compose_works() -> bool:

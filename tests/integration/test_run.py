@@ -120,6 +120,7 @@ async def test_the_roles_run_as_separate_processes(data_dir: Path, database_url:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{web_port}") as web:
             await _until_ready(web, roles)
         async with SandboxClient(f"http://127.0.0.1:{sandbox_port}") as telegram:
+            await telegram.wait_until_up()
             await telegram.ensure_user(3002, "Kim", language_code="es")
             await telegram.send_text(3002, "/start")
             [answer] = await telegram.wait_for_messages(3002, 1, timeout=20)
