@@ -89,8 +89,12 @@ async def web_role(services: Services, stop: asyncio.Event) -> None:
             f"Cannot listen on {settings.web_host}:{settings.web_port} ({exc.strerror}): "
             "set AFTERCARE_WEB_HOST / AFTERCARE_WEB_PORT."
         ) from None
+    sandbox_url = services.telegram.api_base if settings.uses_sandbox else None
     config = uvicorn.Config(
-        create_app(services.engine), log_level="warning", access_log=False, lifespan="off"
+        create_app(services.engine, sandbox_url=sandbox_url),
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
     )
     server = _Server(config)
     with listener:

@@ -1,19 +1,34 @@
-"""The web role: health endpoints now; the console and the Telegram webhook mount here."""
+"""The web role: the status page and health endpoints; the console and the webhook mount here."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+from pathlib import Path
+
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.migrate import current_revision, head_revision
+from service.web.status import database_status, overview
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "web"
 
 
-def create_app(engine: AsyncEngine) -> FastAPI:
+def create_app(engine: AsyncEngine, *, sandbox_url: str | None = None) -> FastAPI:
     """The ASGI app. The engine belongs to the caller, who disposes of it."""
     app = FastAPI(title="Aftercare", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.engine = engine
+    pages = Jinja2Templates(directory=TEMPLATES)
+
+    @app.get("/", response_class=HTMLResponse)
+    async def status_page(request: Request) -> HTMLResponse:
+        """The state of the service, for whoever opens the console's address."""
+        status = await overview(engine)
+        return pages.TemplateResponse(
+            request,
+            "status.html",
+            {"status": status, "database": status.database, "sandbox_url": sandbox_url},
+            status_code=200 if status.database.ready else 503,
+        )
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -21,22 +36,14 @@ def create_app(engine: AsyncEngine) -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/readyz")
-    async def readyz(request: Request) -> JSONResponse:
+    async def readyz() -> JSONResponse:
         """The database answers and its schema is at the latest migration."""
-        engine: AsyncEngine = request.app.state.engine
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(sa.text("SELECT 1"))
-            revision = await current_revision(engine)
-        except (OSError, sa.exc.SQLAlchemyError) as exc:
-            return JSONResponse(
-                {"status": "unavailable", "database": type(exc).__name__}, status_code=503
-            )
-        head = head_revision()
-        if revision != head:
-            return JSONResponse(
-                {"status": "migrating", "revision": revision, "head": head}, status_code=503
-            )
-        return JSONResponse({"status": "ready", "revision": revision})
+        database = await database_status(engine)
+        if database.ready:
+            return JSONResponse({"status": "ready", "revision": database.revision})
+        return JSONResponse(
+            {"status": database.problem, "revision": database.revision, "head": database.head},
+            status_code=503,
+        )
 
     return app
