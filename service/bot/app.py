@@ -6,11 +6,18 @@ import asyncio
 import logging
 
 from aiogram import Bot, Dispatcher
-from aiogram.exceptions import TelegramNetworkError, TelegramServerError
+from aiogram.exceptions import (
+    TelegramConflictError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.bot.middlewares import UnitOfWork, is_transient
 from service.bot.routers import start
+from service.errors import AftercareError
 from service.lifecycle import Stopped, nap, unless_stopped
 
 log = logging.getLogger(__name__)
@@ -46,6 +53,20 @@ async def poll(bot: Bot, dispatcher: Dispatcher, stop: asyncio.Event) -> None:
             )
         except Stopped:
             return
+        except TelegramUnauthorizedError:
+            raise AftercareError(
+                "Telegram refused the bot token (401 Unauthorized): check AFTERCARE_TELEGRAM_TOKEN."
+            ) from None
+        except TelegramConflictError:
+            # Another poller on this token, or a webhook is set. Two pollers are safe (an update
+            # is recorded once), so this one waits and takes over when the other stops.
+            failures += 1
+            log.warning("another process receives this bot's updates (409); standing by")
+            await _pause(stop, failures)
+            continue
+        except TelegramRetryAfter as exc:
+            await nap(stop, exc.retry_after)
+            continue
         except (TelegramNetworkError, TelegramServerError) as exc:
             failures += 1
             log.warning("getUpdates failed (%s); retrying", type(exc).__name__)

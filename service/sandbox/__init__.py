@@ -5,7 +5,7 @@ real HTTP session); `SandboxClient` drives the control API from tests or tools.
 """
 
 from service.sandbox.client import SandboxClient, SandboxControlError
+from service.sandbox.flood import RateLimits
 from service.sandbox.server import SandboxServer
-from service.sandbox.world import RateLimits
 
 __all__ = ["RateLimits", "SandboxClient", "SandboxControlError", "SandboxServer"]

@@ -27,20 +27,17 @@ from typing import Any, Self
 import aiohttp
 from aiohttp import web
 
-from service.sandbox.world import (
+from service.sandbox.errors import BotApiError, ControlError, bad_request, conflict
+from service.sandbox.flood import RateLimits
+from service.sandbox.objects import (
     JSON,
-    BotApiError,
     BotIdentity,
-    ControlError,
-    RateLimits,
     Webhook,
-    World,
-    bad_request,
-    conflict,
     photo_sizes,
     sticker_object,
     voice_object,
 )
+from service.sandbox.world import World
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,6 @@
 """The sandbox's in-memory Telegram: users, chats, messages, updates, and the rules the Bot API
-enforces on them (text limits, HTML entities, keyboards, blocked users, flood control).
+enforces on them. Text rendering lives in `formatting.py`, keyboards in `keyboards.py`, flood
+control in `flood.py`; `World` applies them.
 
 Everything here is synchronous and single-threaded: the HTTP layer in `server.py` parses requests,
 calls into `World`, and waits on `World.changes` when it needs to block (long polling, webhook
@@ -8,25 +9,35 @@ delivery, control waits). Nothing here logs, so message texts never reach the lo
 
 from __future__ import annotations
 
-import asyncio
 import json
-import math
 import re
-import secrets
-import time
 from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from html.parser import HTMLParser
-from http import HTTPStatus
 from typing import Any
 
-JSON = dict[str, Any]
+from service.sandbox.changes import Changes
+from service.sandbox.errors import (
+    BotApiError,
+    ControlError,
+    bad_request,
+    forbidden,
+    injected_error,
+)
+from service.sandbox.flood import FloodControl, RateLimits
+from service.sandbox.formatting import command_entities, render_text
+from service.sandbox.keyboards import callback_data_of, validate_reply_markup
+from service.sandbox.objects import (
+    JSON,
+    BotIdentity,
+    CallbackQuery,
+    Chat,
+    Fault,
+    Message,
+    User,
+    Webhook,
+)
 
-MAX_TEXT_LENGTH = 4096
-"""Telegram's limit, counted here in Unicode code points of the text *after* entity parsing."""
-MAX_CALLBACK_DATA_BYTES = 64
 MAX_RECORDED_CALLS = 10_000
 
 UPDATE_TYPES = (
@@ -89,7 +100,6 @@ COMMAND_SCOPES = frozenset(
 )
 COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
-LEADING_COMMAND = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,64})?(?=\s|$)")
 
 
 def now_timestamp() -> int:
@@ -97,568 +107,13 @@ def now_timestamp() -> int:
     return int(datetime.now(UTC).timestamp())
 
 
-def utf16_length(text: str) -> int:
-    """Length in UTF-16 code units, the unit of Telegram entity offsets and lengths."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-# --- errors ---------------------------------------------------------------------------------
-
-
-class BotApiError(Exception):
-    """A Bot API failure, answered as `{"ok": false, "error_code": N, "description": ...}`."""
-
-    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
-        super().__init__(description)
-        self.status = status
-        self.description = description
-        self.retry_after = retry_after
-
-    def to_api(self) -> JSON:
-        body: JSON = {"ok": False, "error_code": self.status, "description": self.description}
-        if self.retry_after is not None:
-            body["parameters"] = {"retry_after": self.retry_after}
-        return body
-
-
-def bad_request(detail: str) -> BotApiError:
-    return BotApiError(400, f"Bad Request: {detail}")
-
-
-def forbidden(detail: str) -> BotApiError:
-    return BotApiError(403, f"Forbidden: {detail}")
-
-
-def conflict(detail: str) -> BotApiError:
-    return BotApiError(409, f"Conflict: {detail}")
-
-
-def too_many_requests(retry_after: int) -> BotApiError:
-    return BotApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
-
-
-def injected_error(status: int, retry_after: int | None, description: str | None) -> BotApiError:
-    """The error a fault injected through the control API answers with."""
-    if status == 429:
-        retry_after = retry_after or 1
-        return BotApiError(
-            429, description or f"Too Many Requests: retry after {retry_after}", retry_after
-        )
-    default_descriptions = {
-        400: "Bad Request: injected failure",
-        403: "Forbidden: bot was blocked by the user",
-        409: "Conflict: terminated by other getUpdates request; "
-        "make sure that only one bot instance is running",
-    }
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Injected failure"
-    return BotApiError(status, description or default_descriptions.get(status, phrase), retry_after)
-
-
-class ControlError(Exception):
-    """The control API was asked for something impossible (unknown chat, no such button)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-# --- change notification --------------------------------------------------------------------
-
-
-class Changes:
-    """Wakes everyone who waits for the world to change: long polls, webhook delivery, control
-    waits. `notify()` is synchronous so world mutations can call it directly."""
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-
-    def notify(self) -> None:
-        self._event.set()
-        self._event = asyncio.Event()
-
-    async def wait_for(self, predicate: Callable[[], bool], within: float | None) -> bool:
-        """Wait until `predicate()` holds or `within` seconds pass (None: forever); return the
-        predicate."""
-        loop = asyncio.get_running_loop()
-        deadline = None if within is None else loop.time() + within
-        while not predicate():
-            event = self._event
-            if deadline is None:
-                await event.wait()
-                continue
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            try:
-                async with asyncio.timeout(remaining):
-                    await event.wait()
-            except TimeoutError:
-                return predicate()
-        return True
-
-
-# --- flood control --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RateLimits:
-    """Telegram's flood limits for sending messages. A limit set to None is not enforced;
-    pass `rate_limits=None` to the server to disable them all.
-
-    Per chat is a token bucket (`per_chat_per_second` sustained, bursts up to `per_chat_burst`);
-    overall and per group are sliding windows of one second and one minute.
-    """
-
-    per_chat_per_second: float | None = 1.0
-    per_chat_burst: int = 3
-    overall_per_second: int | None = 30
-    per_group_per_minute: int | None = 20
-
-
-class FloodControl:
-    """Decides whether the bot may send one more message to a chat now, or must wait."""
-
-    def __init__(
-        self, limits: RateLimits | None, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.limits = limits
-        self._clock = clock
-        self._buckets: dict[int, tuple[float, float]] = {}
-        self._overall: deque[float] = deque()
-        self._groups: dict[int, deque[float]] = {}
-
-    def reset(self) -> None:
-        self._buckets.clear()
-        self._overall.clear()
-        self._groups.clear()
-
-    def acquire(self, chat_id: int, is_group: bool) -> None:
-        """Count one message to `chat_id`, or raise 429 (counting nothing) if it is too soon."""
-        limits = self.limits
-        if limits is None:
-            return
-        now = self._clock()
-        waits: list[float] = []
-        tokens = float(limits.per_chat_burst)
-        if limits.per_chat_per_second is not None:
-            tokens, updated_at = self._buckets.get(chat_id, (tokens, now))
-            tokens = min(
-                limits.per_chat_burst, tokens + (now - updated_at) * limits.per_chat_per_second
-            )
-            if tokens < 1:
-                waits.append((1 - tokens) / limits.per_chat_per_second)
-        if limits.overall_per_second is not None:
-            waits.append(self._window_wait(self._overall, limits.overall_per_second, 1.0, now))
-        group = self._groups.setdefault(chat_id, deque()) if is_group else None
-        if group is not None and limits.per_group_per_minute is not None:
-            waits.append(self._window_wait(group, limits.per_group_per_minute, 60.0, now))
-        wait = max(waits, default=0.0)
-        if wait > 0:
-            raise too_many_requests(max(1, math.ceil(wait)))
-        if limits.per_chat_per_second is not None:
-            self._buckets[chat_id] = (tokens - 1, now)
-        self._overall.append(now)
-        if group is not None:
-            group.append(now)
-
-    @staticmethod
-    def _window_wait(sent: deque[float], limit: int, window: float, now: float) -> float:
-        while sent and sent[0] <= now - window:
-            sent.popleft()
-        if len(sent) < limit:
-            return 0.0
-        return sent[0] + window - now
-
-
-# --- text and keyboards ---------------------------------------------------------------------
-
-_HTML_ENTITY_TYPES = {
-    "b": "bold",
-    "strong": "bold",
-    "i": "italic",
-    "em": "italic",
-    "u": "underline",
-    "ins": "underline",
-    "s": "strikethrough",
-    "strike": "strikethrough",
-    "del": "strikethrough",
-    "tg-spoiler": "spoiler",
-    "span": "spoiler",
-    "a": "text_link",
-    "code": "code",
-    "pre": "pre",
-    "blockquote": "blockquote",
-    "tg-emoji": "custom_emoji",
-}
-_HTML_CHARACTER_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
-
-
-@dataclass
-class _OpenTag:
-    tag: str
-    entity: JSON | None
-    offset: int
-
-
-class _TelegramHtml(HTMLParser):
-    """Telegram's HTML parse mode: the allowed tags become entities, anything else is an error
-    worded like Telegram's `can't parse entities: ...`."""
-
-    def __init__(self, source: str) -> None:
-        super().__init__(convert_charrefs=False)
-        self.source = source
-        self.text_parts: list[str] = []
-        self.length = 0
-        self.entities: list[JSON] = []
-        self.stack: list[_OpenTag] = []
-        self._line_starts = [0]
-        for line in source.splitlines(keepends=True):
-            self._line_starts.append(self._line_starts[-1] + len(line))
-
-    def byte_offset(self, extra_characters: int = 0) -> int:
-        line, column = self.getpos()
-        index = self._line_starts[line - 1] + column + extra_characters
-        return len(self.source[:index].encode())
-
-    def fail(self, detail: str) -> BotApiError:
-        return bad_request(f"can't parse entities: {detail}")
-
-    def append_text(self, text: str) -> None:
-        self.text_parts.append(text)
-        self.length += utf16_length(text)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        entity_type = _HTML_ENTITY_TYPES.get(tag)
-        if entity_type is None:
-            raise self.fail(f'Unsupported start tag "{tag}" at byte offset {self.byte_offset()}')
-        attributes = {name: value or "" for name, value in attrs}
-        entity: JSON | None = {"type": entity_type}
-        if tag == "span" and attributes.get("class") != "tg-spoiler":
-            raise self.fail(
-                f'Tag "span" must have class "tg-spoiler" at byte offset {self.byte_offset()}'
-            )
-        if tag == "a":
-            entity = (
-                {"type": "text_link", "url": attributes["href"]} if "href" in attributes else None
-            )
-        elif tag == "tg-emoji":
-            entity = {"type": "custom_emoji", "custom_emoji_id": attributes.get("emoji-id", "")}
-        elif tag == "blockquote" and "expandable" in attributes:
-            entity = {"type": "expandable_blockquote"}
-        elif tag == "code" and self.stack and self.stack[-1].tag == "pre":
-            language = attributes.get("class", "").removeprefix("language-")
-            pre_entity = self.stack[-1].entity
-            if language and pre_entity is not None:
-                pre_entity["language"] = language
-            entity = None
-        self.stack.append(_OpenTag(tag, entity, self.length))
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.stack:
-            raise self.fail(f"Unexpected end tag at byte offset {self.byte_offset()}")
-        opened = self.stack.pop()
-        if opened.tag != tag:
-            raise self.fail(
-                f"Unmatched end tag at byte offset {self.byte_offset()}, "
-                f'expected "</{opened.tag}>", found "</{tag}>"'
-            )
-        if opened.entity is not None and self.length > opened.offset:
-            self.entities.append(
-                {**opened.entity, "offset": opened.offset, "length": self.length - opened.offset}
-            )
-
-    def handle_data(self, data: str) -> None:
-        if "<" in data:
-            offset = self.byte_offset(data.index("<"))
-            raise self.fail(f'Unsupported start tag "" at byte offset {offset}')
-        self.append_text(data)
-
-    def handle_entityref(self, name: str) -> None:
-        self.append_text(_HTML_CHARACTER_ENTITIES.get(name, f"&{name};"))
-
-    def handle_charref(self, name: str) -> None:
-        try:
-            code = int(name[1:], 16) if name[:1] in ("x", "X") else int(name)
-            self.append_text(chr(code))
-        except (ValueError, OverflowError):
-            self.append_text(f"&#{name};")
-
-    def handle_comment(self, data: str) -> None:
-        raise self.fail(f'Unsupported start tag "!--" at byte offset {self.byte_offset()}')
-
-    def handle_decl(self, decl: str) -> None:
-        raise self.fail(f'Unsupported start tag "!" at byte offset {self.byte_offset()}')
-
-    def handle_pi(self, data: str) -> None:
-        raise self.fail(f'Unsupported start tag "?" at byte offset {self.byte_offset()}')
-
-    def unknown_decl(self, data: str) -> None:
-        raise self.fail(f'Unsupported start tag "!" at byte offset {self.byte_offset()}')
-
-
-def parse_html(source: str) -> tuple[str, list[JSON]]:
-    """Plain text and entities (UTF-16 offsets) of a text sent with parse_mode=HTML."""
-    parser = _TelegramHtml(source)
-    parser.feed(source)
-    parser.close()
-    if parser.stack:
-        raise parser.fail(
-            f'Can\'t find end tag corresponding to start tag "{parser.stack[-1].tag}"'
-        )
-    entities = sorted(parser.entities, key=lambda entity: (entity["offset"], -entity["length"]))
-    return "".join(parser.text_parts), entities
-
-
-def render_text(
-    text: str | None, parse_mode: str | None, entities: list[Any] | None
-) -> tuple[str, list[JSON]]:
-    """What a chat shows for a text the bot sends: the plain text and its entities.
-
-    HTML is parsed and validated; Markdown and MarkdownV2 are accepted but not interpreted (the
-    text is kept as sent). The length limit applies to the plain text, counted in code points.
-    """
-    if text is None or not text.strip():
-        raise bad_request("message text is empty")
-    mode = (parse_mode or "").lower()
-    if mode == "html":
-        plain, parsed = parse_html(text)
-    elif mode in ("", "markdown", "markdownv2"):
-        plain, parsed = text, [entity for entity in entities or [] if isinstance(entity, dict)]
-    else:
-        raise bad_request("unsupported parse_mode")
-    if not plain.strip():
-        raise bad_request("message text is empty")
-    if len(plain) > MAX_TEXT_LENGTH:
-        raise bad_request("message is too long")
-    return plain, parsed
-
-
-def validate_reply_markup(markup: Any) -> JSON | None:
-    """Check a reply_markup the way Telegram does (inline buttons need an action, callback data
-    is 1-64 bytes of UTF-8) and return it."""
-    if markup is None:
-        return None
-    if not isinstance(markup, dict):
-        raise bad_request("can't parse reply keyboard markup JSON object")
-    if "inline_keyboard" in markup:
-        rows = markup["inline_keyboard"]
-        if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-            raise bad_request(
-                'field "inline_keyboard" of the InlineKeyboardMarkup should be an Array of Arrays'
-            )
-        for row in rows:
-            for button in row:
-                _validate_inline_button(button)
-    elif "keyboard" in markup:
-        rows = markup["keyboard"]
-        if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-            raise bad_request(
-                'field "keyboard" of the ReplyKeyboardMarkup should be an Array of Arrays'
-            )
-    elif not ("remove_keyboard" in markup or "force_reply" in markup):
-        raise bad_request("can't parse reply keyboard markup JSON object")
-    return markup
-
-
-def _validate_inline_button(button: Any) -> None:
-    if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-        raise bad_request("can't parse inline keyboard button: Text must be a string")
-    if "callback_data" in button:
-        data = button["callback_data"]
-        if not isinstance(data, str) or not 1 <= len(data.encode()) <= MAX_CALLBACK_DATA_BYTES:
-            raise bad_request("BUTTON_DATA_INVALID")
-    elif set(button) <= {"text"}:
-        raise bad_request("text buttons are unallowed in the inline keyboard")
-
-
-def callback_data_of(markup: JSON | None) -> list[str]:
-    """The callback data of every inline button of a reply_markup."""
-    if not markup or not isinstance(markup.get("inline_keyboard"), list):
-        return []
-    return [
-        button["callback_data"]
-        for row in markup["inline_keyboard"]
-        for button in row
-        if isinstance(button, dict) and isinstance(button.get("callback_data"), str)
-    ]
-
-
-def command_entities(text: str) -> list[JSON]:
-    """A `bot_command` entity for a text starting with `/command` (like `/start TOKEN`)."""
-    match = LEADING_COMMAND.match(text)
-    if match is None:
-        return []
-    return [{"type": "bot_command", "offset": 0, "length": utf16_length(match.group())}]
-
-
-def _file_ids(prefix: str) -> JSON:
-    return {
-        "file_id": f"{prefix}{secrets.token_urlsafe(30)}",
-        "file_unique_id": f"AgAD{secrets.token_urlsafe(9)}",
-    }
-
-
-def sticker_object(emoji: str) -> JSON:
-    return {
-        **_file_ids("CAACAgIAAxkBAAI"),
-        "type": "regular",
-        "width": 512,
-        "height": 512,
-        "is_animated": False,
-        "is_video": False,
-        "emoji": emoji,
-        "set_name": "SandboxStickers",
-        "file_size": 24_576,
-    }
-
-
-def voice_object(duration: int) -> JSON:
-    return {
-        **_file_ids("AwACAgIAAxkBAAI"),
-        "duration": duration,
-        "mime_type": "audio/ogg",
-        "file_size": 4_000 * max(duration, 1),
-    }
-
-
-def photo_sizes() -> list[JSON]:
-    sizes = ((90, 67, 1_310), (320, 240, 18_940), (1280, 960, 154_330))
-    return [
-        {**_file_ids("AgACAgIAAxkBAAI"), "width": w, "height": h, "file_size": size}
-        for w, h, size in sizes
-    ]
-
-
-# --- the world ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BotIdentity:
-    token: str
-    username: str
-    first_name: str
-    can_read_all_group_messages: bool
-
-    @property
-    def id(self) -> int:
-        return int(self.token.split(":", 1)[0])
-
-    def to_api(self) -> JSON:
-        return {
-            "id": self.id,
-            "is_bot": True,
-            "first_name": self.first_name,
-            "username": self.username,
-        }
-
-    def get_me(self) -> JSON:
-        return {
-            **self.to_api(),
-            "can_join_groups": True,
-            "can_read_all_group_messages": self.can_read_all_group_messages,
-            "supports_inline_queries": False,
-            "can_connect_to_business": False,
-            "has_main_web_app": False,
-        }
-
-
-@dataclass
-class User:
-    id: int
-    first_name: str
-    last_name: str | None = None
-    username: str | None = None
-    language_code: str | None = None
-
-    def to_api(self) -> JSON:
-        user: JSON = {"id": self.id, "is_bot": False, "first_name": self.first_name}
-        for key in ("last_name", "username", "language_code"):
-            if (value := getattr(self, key)) is not None:
-                user[key] = value
-        return user
-
-
-@dataclass
-class Message:
-    message_id: int
-    chat_id: int
-    sender_id: int
-    from_bot: bool
-    date: int
-    kind: str
-    text: str | None = None
-    entities: list[JSON] = field(default_factory=list)
-    source_text: str | None = None
-    parse_mode: str | None = None
-    caption: str | None = None
-    media: JSON = field(default_factory=dict)
-    reply_markup: JSON | None = None
-    reply_to_message_id: int | None = None
-    link_preview_options: JSON | None = None
-    disable_notification: bool = False
-    edit_date: int | None = None
-    deleted: bool = False
-
-
-@dataclass
-class Chat:
-    id: int
-    type: str
-    title: str | None = None
-    member_ids: list[int] = field(default_factory=list)
-    blocked_bot: bool = False
-    started: bool = True
-    messages: dict[int, Message] = field(default_factory=dict)
-    next_message_id: int = 1
-
-    @property
-    def is_group(self) -> bool:
-        return self.type in ("group", "supergroup")
-
-    def new_message_id(self) -> int:
-        message_id = self.next_message_id
-        self.next_message_id += 1
-        return message_id
-
-
-@dataclass
-class Webhook:
-    url: str
-    secret_token: str | None
-    max_connections: int
-    last_error_date: int | None = None
-    last_error_message: str | None = None
-    delivered_count: int = 0
-
-
-@dataclass
-class CallbackQuery:
-    id: str
-    user_id: int
-    chat_id: int
-    message_id: int
-    data: str
-    answered: bool = False
-
-
-@dataclass
-class Fault:
-    method: str
-    status: int
-    remaining: int
-    retry_after: int | None
-    description: str | None
-
-
 def update_type(update: JSON) -> str:
+    """The kind of an update: its one key besides `update_id`."""
     return next(key for key in update if key != "update_id")
 
 
 def command_scope_key(scope: JSON | None) -> str:
+    """A valid BotCommandScope (default if None) as canonical JSON, to key the command lists."""
     scope = scope or {"type": "default"}
     if scope.get("type") not in COMMAND_SCOPES:
         raise bad_request("BOT_COMMAND_SCOPE_INVALID")

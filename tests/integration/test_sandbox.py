@@ -32,7 +32,9 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from service.sandbox import RateLimits, SandboxClient, SandboxControlError, SandboxServer
-from service.sandbox.world import BotApiError, FloodControl, parse_html
+from service.sandbox.errors import BotApiError
+from service.sandbox.flood import FloodControl
+from service.sandbox.formatting import parse_html
 
 USER = 4242
 
