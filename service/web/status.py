@@ -8,9 +8,20 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
-from service.clients.models import Client
+from service.clients.models import Client, ClientState
 from service.migrate import current_revision, head_revision
 from service.staff.models import StaffMember
+
+
+STATE_LABELS = {
+    ClientState.invited: "invited, link not used yet",
+    ClientState.consent_pending: "linked, consent not given yet",
+    ClientState.onboarding: "onboarding",
+    ClientState.active: "receiving check-ins",
+    ClientState.paused: "paused",
+    ClientState.opted_out: "opted out",
+    ClientState.erased: "data erased",
+}
 
 
 @dataclass(frozen=True)
@@ -58,7 +69,7 @@ async def overview(engine: AsyncEngine) -> Overview:
         ).one()
     return Overview(
         database,
-        clients=[(str(state), count) for state, count in by_state],
+        clients=[(STATE_LABELS[state], count) for state, count in by_state],
         staff_linked=staff[0],
         staff_total=staff[1],
     )

@@ -73,7 +73,7 @@ async def test_the_status_page_counts_people_without_naming_them(
     html = page.text
     assert '<html lang="en">' in html
     assert '<span class="ok">ready</span>' in html
-    assert "<tr><td>invited</td><td>1</td></tr>" in html
+    assert "<tr><td>invited, link not used yet</td><td>1</td></tr>" in html
     assert "linked in Telegram: 0 of 1." in html
     assert "<code>http://127.0.0.1:8081</code>" in html
     assert "Ana" not in html
