@@ -99,6 +99,13 @@ async def engine(database_url: URL) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
+async def empty_engine(empty_database_url: URL) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(empty_database_url, pool_size=2)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
 def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return session_factory(engine)
 

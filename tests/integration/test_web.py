@@ -31,13 +31,9 @@ async def test_ready_when_the_schema_is_at_head(engine: AsyncEngine) -> None:
     assert ready.json()["status"] == "ready"
 
 
-async def test_not_ready_before_migrations(empty_database_url: URL) -> None:
-    engine = create_engine(empty_database_url)
-    try:
-        async with _client(engine) as web:
-            ready = await web.get("/readyz")
-    finally:
-        await engine.dispose()
+async def test_not_ready_before_migrations(empty_engine: AsyncEngine) -> None:
+    async with _client(empty_engine) as web:
+        ready = await web.get("/readyz")
     assert ready.status_code == 503
     assert ready.json()["status"] == "migrating"
 
@@ -80,13 +76,9 @@ async def test_the_status_page_counts_people_without_naming_them(
     assert "Dana" not in html
 
 
-async def test_the_status_page_says_when_the_database_is_behind(empty_database_url: URL) -> None:
-    engine = create_engine(empty_database_url)
-    try:
-        async with _client(engine) as web:
-            page = await web.get("/")
-    finally:
-        await engine.dispose()
+async def test_the_status_page_says_when_the_database_is_behind(empty_engine: AsyncEngine) -> None:
+    async with _client(empty_engine) as web:
+        page = await web.get("/")
     assert page.status_code == 503
     assert '<span class="bad">migrating</span>' in page.text
     assert "Alumni by state" not in page.text
