@@ -12,7 +12,6 @@ from service.clients.models import Client, ClientState
 from service.migrate import current_revision, head_revision
 from service.staff.models import StaffMember
 
-
 STATE_LABELS = {
     ClientState.invited: "invited, link not used yet",
     ClientState.consent_pending: "linked, consent not given yet",
