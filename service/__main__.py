@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from service.config import Settings, load_settings
+from service.content import cli as content_cli
 from service.errors import AftercareError
 from service.logs import configure_logging
 
@@ -58,6 +59,8 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("web", help="serve the web console and the health checks")
     commands.add_parser("sandbox", help="run the local sandbox Bot API server alone")
     commands.add_parser("migrate", help="upgrade the database schema to the latest migration")
+
+    content_cli.add_parser(commands)
 
     invite = commands.add_parser("invite", help="create a single-use invite link")
     kinds = invite.add_subparsers(dest="kind", required=True, metavar="KIND")
@@ -154,6 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         configure_logging(settings.log_level)
+        if args.command == "templates" and args.action == "check":
+            return content_cli.check(args.paths)
+        if args.command == "templates":
+            return asyncio.run(content_cli.preview(settings, args))
         if args.command == "invite":
             asyncio.run(_invite(settings, args))
         elif args.command == "migrate":

@@ -103,6 +103,16 @@ async def database(settings: Settings, *, migrate: bool) -> AsyncIterator[AsyncE
     async with connected(await resolve_database_url(settings)) as engine:
         if migrate:
             await upgrade_to_head(engine)
+            from service.content.service import seed_library
+
+            report = await seed_library(engine)
+            log.info(
+                "message library: %s new, %s updated, %s unchanged, %s kept as edited",
+                report.created,
+                report.updated,
+                report.unchanged,
+                report.kept_edits,
+            )
         elif not await is_at_head(engine):
             raise AftercareError(
                 "The database schema is not at the latest migration: run `aftercare migrate`."

@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.config import Settings, load_settings
+from service.content.service import seed_library
 from service.db import (
     _asyncpg_params,
     asyncpg_url,
@@ -58,6 +59,7 @@ async def template_database(pg_admin_url: URL) -> AsyncIterator[str]:
     engine = create_engine(pg_admin_url.set(database=name))
     try:
         await upgrade_to_head(engine)
+        await seed_library(engine)
     finally:
         await engine.dispose()
     yield name

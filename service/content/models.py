@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from service.columns import created_at, json_list, timestamp
+from service.columns import created_at, json_list, json_object, timestamp
 
 
 class Template(SQLModel, table=True):
@@ -21,6 +21,7 @@ class Template(SQLModel, table=True):
     technique: str = Field(max_length=40)
     values: list[str] = json_list()  # values it speaks to; empty means any
     stages: list[str] = json_list()  # stages of change it suits; empty means any
+    extras: dict[str, str] = json_object()  # scale, band, milestone, darn_cat or alert
     published_version: int | None = None
     created_at: datetime = created_at()
     updated_at: datetime | None = timestamp()

@@ -22,6 +22,7 @@ async def enqueue(
     client_id: int | None = None,
     staff_member_id: int | None = None,
     reason: dict[str, Any] | None = None,
+    template_version_id: int | None = None,
     dedupe_key: str | None = None,
 ) -> OutboxMessage:
     """Queue a text message; the sender is woken when the transaction commits."""
@@ -35,6 +36,7 @@ async def enqueue(
         client_id=client_id,
         staff_member_id=staff_member_id,
         reason=reason or {},
+        template_version_id=template_version_id,
         dedupe_key=dedupe_key,
     )
     session.add(message)

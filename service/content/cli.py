@@ -1,0 +1,120 @@
+"""`aftercare templates check` and `aftercare templates preview`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from service.config import Settings
+from service.errors import AftercareError
+
+if TYPE_CHECKING:
+    from service.content.library import Source
+    from service.content.service import Situation
+    from service.content.tailoring import Heard
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    templates = commands.add_parser("templates", help="check and preview message templates")
+    actions = templates.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = actions.add_parser(
+        "check",
+        help="validate template files or folders (syntax, variables, safety, limits, MI lint)",
+        description="Check message templates. A file without a metadata header is checked as a "
+        "bare message body against a sample client; folders are searched recursively.",
+    )
+    check.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    preview = actions.add_parser(
+        "preview", help="what a client (or a sample profile) would receive over the next days"
+    )
+    preview.add_argument("--days", type=int, default=90, help="how many days (default 90)")
+    preview.add_argument("--client", type=int, metavar="ID", help="a client's id")
+    preview.add_argument("--values", default="family,health", help="sample profile's values")
+    preview.add_argument("--lang", choices=["en", "es"], default="en", help="sample's language")
+    preview.add_argument("--stage", help="sample's stage of change")
+    preview.add_argument("--start", type=date.fromisoformat, help="first day (default today)")
+    preview.add_argument("--json", action="store_true", help="one JSON object per message")
+
+
+def check(paths: list[Path]) -> int:
+    from service.content.check import check_files
+    from service.content.library import template_files
+
+    missing = [path for path in paths if not path.exists()]
+    if missing:
+        raise AftercareError(f"No such file or folder: {', '.join(map(str, missing))}")
+    results = check_files(template_files(paths))
+    problems = 0
+    for path, found in results.items():
+        for problem in found:
+            problems += 1
+            print(f"{path}:{problem.line}: {problem.kind}: {problem.message}")
+    print(f"{len(results)} template(s) checked, {problems} problem(s).")
+    return 1 if problems else 0
+
+
+async def preview(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from service.content.compose import ClientFacts
+    from service.content.library import VALUES, load
+    from service.content.preview import preview as plan
+    from service.content.service import SEED
+    from service.content.tailoring import Profile
+
+    start = args.start or date.today()  # noqa: DTZ011 (the operator's calendar)
+    history: list[Heard] = []
+    if args.client is not None:
+        library, seen = await _client_situation(settings, args.client)
+        profile, facts, discharge, history = (
+            seen.profile,
+            seen.facts,
+            seen.discharge_date,
+            seen.history,
+        )
+    else:
+        library = load(SEED)
+        values = tuple(value.strip() for value in args.values.split(",") if value.strip())
+        unknown = [value for value in values if value not in VALUES]
+        if unknown:
+            raise AftercareError(f"Unknown values {', '.join(unknown)}; known: {', '.join(VALUES)}")
+        profile = Profile(0, args.lang, values, args.stage)
+        name = "Alex" if args.lang == "en" else "Ana"
+        facts = ClientFacts(name, args.lang, {}, start - timedelta(days=1), None)
+        discharge = start
+    planned = plan(
+        library,
+        profile,
+        facts,
+        discharge_date=discharge,
+        start=start,
+        days=args.days,
+        history=history,
+    )
+    for item in planned:
+        if args.json:
+            print(json.dumps({**item.__dict__, "on": item.on.isoformat()}, ensure_ascii=False))
+        else:
+            print(f"{item.on}  {item.category}  [{item.template_id}]\n  {item.text}\n")
+    return 0
+
+
+async def _client_situation(settings: Settings, client_id: int) -> tuple[list[Source], Situation]:
+    """The published library and the client's situation, from the database."""
+    from service.clients.models import Client
+    from service.columns import utcnow
+    from service.content.service import published_library, situation
+    from service.db import database, session_factory
+
+    async with (
+        database(settings, migrate=False) as engine,
+        session_factory(engine)() as session,
+    ):
+        client = await session.get(Client, client_id)
+        if client is None:
+            raise AftercareError(f"There is no client with id {client_id}.")
+        library = [item.source for item in await published_library(session)]
+        return library, await situation(session, client, utcnow())

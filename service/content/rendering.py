@@ -1,0 +1,162 @@
+"""Rendering messages safely: a sandboxed Jinja2 with plain data only, held to Telegram's limits.
+
+Templates are data that admins edit, so they are treated as untrusted code. ``check`` refuses
+anything beyond printing the known variables, ``if`` and a few filters, before a template is ever
+saved; rendering runs in Jinja2's immutable sandbox with no globals, so even a template that got
+past the check can reach neither Python objects nor files.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from service.content.library import Problem
+
+CLIENT_VARIABLES = frozenset(
+    {"first_name", "value", "reason", "days_sober", "next_milestone", "coordinator_name"}
+)
+STAFF_VARIABLES = frozenset({"client_code", "severity", "alert_reason", "console_link"})
+VARIABLES = {"client": CLIENT_VARIABLES, "staff": STAFF_VARIABLES}
+FILTERS = ("e", "escape", "lower", "upper", "capitalize", "join", "default")
+TESTS = ("defined", "none")
+TELEGRAM_TAGS = frozenset(
+    {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "a", "tg-spoiler"}
+)
+MAX_TEXT = 4096  # Telegram's limit for a message's text, after entities are parsed
+TAG = re.compile(r"</?([a-zA-Z][a-zA-Z0-9-]*)\b[^>]*>")
+
+# The node types a message may use; anything else (attribute access, calls, loops, imports,
+# assignments, macros) is refused before rendering.
+ALLOWED_NODES: tuple[type[nodes.Node], ...] = (
+    nodes.Template,
+    nodes.Output,
+    nodes.TemplateData,
+    nodes.Name,
+    nodes.Const,
+    nodes.If,
+    nodes.CondExpr,
+    nodes.Not,
+    nodes.And,
+    nodes.Or,
+    nodes.Compare,
+    nodes.Operand,
+    nodes.Concat,
+    nodes.Filter,
+    nodes.Test,
+    nodes.Keyword,
+)
+
+Context = Mapping[str, str | int | None]
+
+
+class RenderError(ValueError):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(problem.message for problem in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str  # Telegram HTML, ready for parse_mode=HTML
+    visible_length: int
+
+
+def _finalize(value: object) -> object:
+    return "" if value is None else value
+
+
+class Renderer:
+    """Checks and renders message bodies. Compiled templates are cached by body."""
+
+    def __init__(self) -> None:
+        env = ImmutableSandboxedEnvironment(
+            undefined=StrictUndefined,
+            autoescape=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            finalize=_finalize,
+        )
+        env.globals.clear()  # no range, lipsum, cycler, joiner, namespace, dict
+        env.filters = {name: env.filters[name] for name in FILTERS}
+        env.tests = {name: env.tests[name] for name in TESTS}
+        self.env = env
+        self._compiled: dict[str, object] = {}
+
+    def check(self, body: str, audience: str, first_line: int = 1) -> list[Problem]:
+        """What stops ``body`` from being a safe message for ``audience`` (client or staff)."""
+        try:
+            tree = self.env.parse(body)
+        except TemplateSyntaxError as exc:
+            line = first_line + (exc.lineno or 1) - 1
+            return [Problem(line, "syntax", f"Jinja2 syntax: {exc.message}")]
+        problems: list[Problem] = []
+        known = VARIABLES[audience]
+        for node in tree.find_all(nodes.Node):
+            line = first_line + (getattr(node, "lineno", None) or 1) - 1
+            if not isinstance(node, ALLOWED_NODES):
+                problems.append(Problem(line, "unsafe", _refusal(node)))
+            elif isinstance(node, nodes.Name) and node.name not in known:
+                problems.append(
+                    Problem(
+                        line,
+                        "variable",
+                        f"unknown variable `{node.name}`; a {audience} message may use "
+                        + ", ".join(sorted(known)),
+                    )
+                )
+            elif isinstance(node, nodes.Filter) and node.name not in FILTERS:
+                problems.append(
+                    Problem(line, "unsafe", f"the filter `{node.name}` is not allowed here")
+                )
+            elif isinstance(node, nodes.Test) and node.name not in TESTS:
+                problems.append(
+                    Problem(line, "unsafe", f"the test `{node.name}` is not allowed here")
+                )
+        for match in TAG.finditer(body):
+            if match.group(1).lower() not in TELEGRAM_TAGS:
+                line = first_line + body.count("\n", 0, match.start())
+                problems.append(
+                    Problem(line, "limit", f"Telegram does not support the tag <{match.group(1)}>")
+                )
+        return problems
+
+    def render(self, body: str, context: Context) -> Rendered:
+        """Render a checked body with plain data; ``RenderError`` if the result can't be sent."""
+        try:
+            template = self._compiled.get(body)
+            if template is None:
+                template = self._compiled[body] = self.env.from_string(body)
+            text = template.render(**context).strip()  # type: ignore[attr-defined]
+        except (TemplateSyntaxError, UndefinedError, SecurityError) as exc:
+            raise RenderError([Problem(0, "variable", str(exc))]) from None
+        visible = len(html.unescape(TAG.sub("", text)))
+        if visible == 0:
+            raise RenderError([Problem(0, "limit", "the message renders empty")])
+        if visible > MAX_TEXT:
+            raise RenderError(
+                [Problem(0, "limit", f"{visible} characters: Telegram allows {MAX_TEXT}")]
+            )
+        return Rendered(text, visible)
+
+
+def _refusal(node: nodes.Node) -> str:
+    what = {
+        nodes.Getattr: "attribute access (`.name`)",
+        nodes.Getitem: "item access (`[...]`)",
+        nodes.Call: "calling a function or method",
+        nodes.For: "loops",
+        nodes.Assign: "assignments",
+        nodes.Macro: "macros",
+        nodes.Import: "imports",
+        nodes.FromImport: "imports",
+        nodes.Include: "includes",
+        nodes.Extends: "extends",
+    }.get(type(node), f"`{type(node).__name__}`")
+    return f"not allowed in a message: {what}; use only variables, `if` and simple filters"

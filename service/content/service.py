@@ -1,0 +1,217 @@
+"""The message library in the database: seeding it, reading what is published, and composing a
+tailored message for a client with the record of why it was chosen."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlmodel import col
+
+from service.clients.models import Client
+from service.content.compose import ClientFacts, client_context
+from service.content.library import Meta, Source, load
+from service.content.models import Template, TemplateVersion
+from service.content.rendering import Renderer
+from service.content.tailoring import NO_REPEAT_DAYS, Heard, Moment, Profile, choose
+from service.db import session_factory
+from service.outbox.models import OutboxMessage
+from service.signals.models import Signal
+from service.staff.models import StaffMember
+
+SIGNAL_DAYS = 14  # how far back "recent signals" reach
+SEED = Path(__file__).resolve().parents[2] / "templates" / "messages"
+_SEED_LOCK = 0x4166_7465_7273  # one seeding at a time across processes
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    kept_edits: int = 0  # templates an admin has edited: the seed does not overwrite them
+
+
+async def seed_library(engine: AsyncEngine, folder: Path = SEED) -> SyncReport:
+    """Load the seed library from its files into the database (at migrate and start-up)."""
+    sources = load(folder)
+    async with session_factory(engine)() as session, session.begin():
+        await session.execute(sa.select(sa.func.pg_advisory_xact_lock(_SEED_LOCK)))
+        return await sync_library(session, sources)
+
+
+async def sync_library(session: AsyncSession, sources: Sequence[Source]) -> SyncReport:
+    """Bring the seed library into the database.
+
+    A new template gets version 1, published. A seed template whose text changed gets a new
+    published version, unless an admin has published an edit of their own (``created_by`` set):
+    their words win and the seed change is left for them to review.
+    """
+    templates = {
+        (template.key, template.language): template
+        for template in await session.scalars(sa.select(Template))
+    }
+    latest = await _published_versions(session)
+    created = updated = unchanged = kept = 0
+    for source in sources:
+        meta = source.meta
+        template = templates.get((meta.id, meta.language))
+        if template is None:
+            template = Template(
+                key=meta.id,
+                language=meta.language,
+                category=meta.category,
+                technique=meta.technique,
+            )
+            session.add(template)
+            created += 1
+        current = latest.get(template.id) if template.id is not None else None
+        _describe(template, meta)
+        if current is not None and current.body == source.body:
+            unchanged += 1
+            continue
+        if current is not None and current.created_by is not None:
+            kept += 1
+            continue
+        if current is not None:
+            updated += 1
+        await session.flush()
+        assert template.id is not None
+        version = (current.version if current else 0) + 1
+        session.add(TemplateVersion(template_id=template.id, version=version, body=source.body))
+        template.published_version = version
+    await session.flush()
+    return SyncReport(created, updated, unchanged, kept)
+
+
+def _describe(template: Template, meta: Meta) -> None:
+    template.category = meta.category.value
+    template.technique = meta.technique.value
+    template.values = list(meta.values)
+    template.stages = list(meta.stages)
+    template.extras = dict(meta.extras)
+
+
+async def _published_versions(session: AsyncSession) -> dict[int, TemplateVersion]:
+    rows = await session.execute(
+        sa.select(TemplateVersion)
+        .join(Template, col(Template.id) == col(TemplateVersion.template_id))
+        .where(col(TemplateVersion.version) == col(Template.published_version))
+    )
+    return {version.template_id: version for version in rows.scalars()}
+
+
+@dataclass(frozen=True)
+class Published:
+    source: Source
+    version_id: int
+
+
+async def published_library(session: AsyncSession) -> list[Published]:
+    """Every template's published version, as the tailoring and rendering code reads them."""
+    rows = await session.execute(
+        sa.select(Template, TemplateVersion)
+        .join(TemplateVersion, col(TemplateVersion.template_id) == col(Template.id))
+        .where(col(TemplateVersion.version) == col(Template.published_version))
+    )
+    library = []
+    for template, version in rows.tuples():
+        meta = Meta.from_record(
+            template.key,
+            category=template.category,
+            technique=template.technique,
+            language=template.language,
+            values=template.values,
+            stages=template.stages,
+            extras=template.extras,
+        )
+        assert version.id is not None
+        library.append(Published(Source(meta, version.body, 1), version.id))
+    return library
+
+
+@dataclass(frozen=True)
+class Situation:
+    """A client as tailoring sees them on a day."""
+
+    profile: Profile
+    facts: ClientFacts
+    discharge_date: date
+    history: list[Heard]
+
+
+async def situation(session: AsyncSession, client: Client, now: datetime) -> Situation:
+    assert client.id is not None
+    signals = await session.scalars(
+        sa.select(col(Signal.kind)).where(
+            col(Signal.client_id) == client.id,
+            col(Signal.created_at) >= now - timedelta(days=SIGNAL_DAYS),
+        )
+    )
+    coordinator = (
+        await session.get(StaffMember, client.coordinator_id) if client.coordinator_id else None
+    )
+    discharge = client.discharge_date or client.created_at.date()
+    profile = Profile(
+        client.id,
+        client.language,
+        tuple(client.values),
+        client.stage_of_change,
+        (now.date() - discharge).days,
+        frozenset(str(kind) for kind in signals),
+    )
+    facts = ClientFacts(
+        client.first_name,
+        client.language,
+        dict(client.reasons),
+        client.sobriety_date,
+        coordinator.name.split()[0] if coordinator and coordinator.name.strip() else None,
+    )
+    return Situation(profile, facts, discharge, await heard_by(session, client.id, now))
+
+
+async def heard_by(session: AsyncSession, client_id: int, now: datetime) -> list[Heard]:
+    """The templates a client received in the no-repeat window, from the outbox."""
+    rows = await session.execute(
+        sa.select(col(Template.key), col(OutboxMessage.created_at), col(OutboxMessage.reason))
+        .join(TemplateVersion, col(TemplateVersion.id) == col(OutboxMessage.template_version_id))
+        .join(Template, col(Template.id) == col(TemplateVersion.template_id))
+        .where(
+            col(OutboxMessage.client_id) == client_id,
+            col(OutboxMessage.created_at) >= now - timedelta(days=NO_REPEAT_DAYS),
+        )
+    )
+    return [Heard(key, at.date(), reason.get("value")) for key, at, reason in rows.tuples()]
+
+
+@dataclass(frozen=True)
+class Composed:
+    text: str
+    template_version_id: int
+    reason: dict[str, Any]
+
+
+async def compose(
+    session: AsyncSession, client: Client, moment: Moment, now: datetime, renderer: Renderer
+) -> Composed | None:
+    """The tailored message for a client at a moment, with its template version and reason."""
+    library = await published_library(session)
+    seen = await situation(session, client, now)
+    choice = choose([item.source.meta for item in library], seen.profile, moment, seen.history)
+    if choice is None:
+        return None
+    picked = next(
+        item
+        for item in library
+        if item.source.meta.id == choice.meta.id
+        and item.source.meta.language == choice.meta.language
+    )
+    context = client_context(seen.facts, choice.value, moment.on)
+    text = renderer.render(picked.source.body, context).text
+    reason = {**choice.reason, "template": choice.meta.id, "version_id": picked.version_id}
+    return Composed(text, picked.version_id, reason)
