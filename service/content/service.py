@@ -120,7 +120,7 @@ async def published_library(session: AsyncSession) -> list[Published]:
         .where(col(TemplateVersion.version) == col(Template.published_version))
     )
     library = []
-    for template, version in rows.tuples():
+    for template, version in rows:
         meta = Meta.from_record(
             template.key,
             category=template.category,
@@ -186,7 +186,14 @@ async def heard_by(session: AsyncSession, client_id: int, now: datetime) -> list
             col(OutboxMessage.created_at) >= now - timedelta(days=NO_REPEAT_DAYS),
         )
     )
-    return [Heard(key, at.date(), reason.get("value")) for key, at, reason in rows.tuples()]
+    return [
+        Heard(
+            key,
+            date.fromisoformat(reason["on"]) if "on" in reason else at.date(),
+            reason.get("value"),
+        )
+        for key, at, reason in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -213,5 +220,10 @@ async def compose(
     )
     context = client_context(seen.facts, choice.value, moment.on)
     text = renderer.render(picked.source.body, context).text
-    reason = {**choice.reason, "template": choice.meta.id, "version_id": picked.version_id}
+    reason = {
+        **choice.reason,
+        "template": choice.meta.id,
+        "version_id": picked.version_id,
+        "on": moment.on.isoformat(),  # the client's date it was chosen for
+    }
     return Composed(text, picked.version_id, reason)

@@ -1,0 +1,119 @@
+"""The library in PostgreSQL: seeded, versioned, admins' edits kept, and every message explained."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from service.clients.models import Client
+from service.content.library import Category, load
+from service.content.models import Template, TemplateVersion
+from service.content.rendering import Renderer
+from service.content.service import SEED, compose, published_library, sync_library
+from service.content.tailoring import Moment
+from service.outbox.models import Lane, OutboxMessage
+from service.outbox.service import enqueue
+from service.staff.models import ConsoleRole, ConsoleUser
+
+NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
+
+
+async def test_the_seed_is_published_and_syncing_again_changes_nothing(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    seed = load(SEED)
+    async with sessions() as session:
+        library = await published_library(session)
+        assert len(library) == len(seed)
+        report = await sync_library(session, seed)
+    assert (report.created, report.updated, report.unchanged) == (0, 0, len(seed))
+
+
+async def test_a_changed_seed_text_becomes_a_new_version_unless_an_admin_edited_it(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    seed = load(SEED)
+    first, second = seed[0], seed[1]
+    async with sessions() as session:
+        admin = ConsoleUser(email="admin@example.org", password_hash="x", role=ConsoleRole.admin)
+        session.add(admin)
+        await session.flush()
+        template = await session.scalar(
+            sa.select(Template).where(
+                col(Template.key) == second.meta.id, col(Template.language) == second.meta.language
+            )
+        )
+        assert template is not None and template.id is not None
+        session.add(
+            TemplateVersion(
+                template_id=template.id, version=2, body="An admin's words.\n", created_by=admin.id
+            )
+        )
+        template.published_version = 2
+        changed = [
+            replace(first, body="A better seed text.\n"),
+            replace(second, body="Also new.\n"),
+        ]
+        report = await sync_library(session, changed)
+        await session.commit()
+    assert (report.updated, report.kept_edits) == (1, 1)
+    async with sessions() as session:
+        bodies = {
+            (item.source.meta.id, item.source.meta.language): item.source.body
+            for item in await published_library(session)
+        }
+    assert bodies[(first.meta.id, first.meta.language)] == "A better seed text.\n"
+    assert bodies[(second.meta.id, second.meta.language)] == "An admin's words.\n"
+
+
+async def test_a_composed_message_records_its_template_version_and_why(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    renderer = Renderer()
+    async with sessions() as session:
+        client = Client(
+            code="TST123",
+            first_name="Maya",
+            timezone="America/Chicago",
+            language="es",
+            values=["nature", "work"],
+            reasons={"nature": "el mar me calma"},
+            discharge_date=date(2026, 11, 1),
+            sobriety_date=date(2026, 11, 1),
+            telegram_chat_id=99,
+        )
+        session.add(client)
+        await session.flush()
+        heard = []
+        for offset in range(4):
+            moment = Moment(Category.values_reflection, NOW.date() + timedelta(days=offset))
+            composed = await compose(
+                session, client, moment, NOW + timedelta(days=offset), renderer
+            )
+            assert composed is not None
+            await enqueue(
+                session,
+                chat_id=99,
+                text=composed.text,
+                lane=Lane.scheduled,
+                client_id=client.id,
+                reason=composed.reason,
+                template_version_id=composed.template_version_id,
+            )
+            heard.append(composed)
+        await session.commit()
+    assert [c.reason["value"] for c in heard] == ["nature", "work", "nature", "work"]
+    assert len({c.template_version_id for c in heard}) == 4  # nothing heard twice
+    assert all(c.reason["language"] == "es" for c in heard)
+    assert all(c.reason["template"].startswith("values_reflection-") for c in heard)
+    async with sessions() as session:
+        rows = (
+            await session.scalars(sa.select(OutboxMessage).order_by(col(OutboxMessage.id)))
+        ).all()
+    assert [row.template_version_id for row in rows] == [c.template_version_id for c in heard]
+    assert rows[0].reason["value"] == "nature"
+    assert rows[0].reason["version_id"] == heard[0].template_version_id
