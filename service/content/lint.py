@@ -65,7 +65,8 @@ REASONS = {
 DIRECTIVE_MODALS = {
     "en": re.compile(
         r"(?<!would )(?<!could )(?<!might )(?<!do )(?<!did )(?<!will )"
-        r"\byou(?:'ll| will| really)? (?:should|must|need to|have to|ought to|gotta|better)\b",
+        r"\byou(?:(?:'ll| will| really)? (?:should|must|need to|have to|ought to|gotta|better)"
+        r"|(?:'d| had) better)\b",
         re.IGNORECASE,
     ),
     "es": _words(
@@ -80,15 +81,16 @@ DIRECTIVE_MODALS = {
 }
 IMPERATIVE_OPENINGS = {
     "en": re.compile(
-        r"^(?:please,? )?(?:stop|quit|don'?t|do not|never|avoid|make sure|remember to|try to|"
-        r"be sure to|stay away|focus on|get back|keep away|you need|call|go to|reach out to|"
-        r"talk to)\b",
+        r"^(?:[\w-]+, )?(?P<order>(?:please,? |just )?(?:stop|quit|don'?t|do not|never|avoid|"
+        r"make sure|remember to|try to|be sure to|stay away|focus on|get back|keep away|"
+        r"you need|call|go to|reach out to|talk to))\b",
         re.IGNORECASE,
     ),
     "es": re.compile(
-        r"^(?:por favor,? )?(?:deja de|no vuelvas|evita|asegúrate|recuerda que debes|"
-        r"no olvides|intenta|procura|nunca|no dejes|aléjate|concéntrate en|llama|ve a|"
-        r"habla con|busca)\b",
+        r"^(?:[\w-]+, )?(?P<order>(?:por favor,? )?(?:deja de|no vuelvas|evita|asegúrate|"
+        r"recuerda que debes|recuerda \w*(?:ar|er|ir)|no olvides|intenta|procura|nunca|"
+        r"no dejes|aléjate|concéntrate en|llama|ve a|habla con|busca|"
+        r"no (?:tomes|bebas|consumas|uses|recaigas|faltes|te rindas)))\b",
         re.IGNORECASE,
     ),
 }
@@ -108,7 +110,8 @@ LABELS = {
         ),
         re.compile(
             r"\b(?:stay(?:ing|ed)?|get(?:ting)?|got|being|been|you'?re|you are|were|was)"
-            r" (?:clean|dirty)\b|\b(?:clean|dirty) (?:time|days?|tests?|urine|screens?)\b",
+            r" (?:clean|dirty)\b|\b(?:clean|dirty) (?:time|days?|tests?|urine|screens?)\b"
+            r"|\b(?:days?|weeks?|months?|years?) clean\b",
             re.IGNORECASE,
         ),
     ],
@@ -125,8 +128,8 @@ LABELS = {
             r"tecatos?",
         ),
         re.compile(
-            r"\b(?:mantenerte|seguir|sigues|estar|estás|estuviste|quedarte|andar)"
-            r" (?:limpi[oa]s?|suci[oa]s?)\b|\bdías limpi[oa]s?\b",
+            r"\b(?:mantenerte|seguir|sigues|estar|estás|estuviste|quedarte|andar|llevas)"
+            r" (?:limpi[oa]s?|suci[oa]s?)\b|\b(?:días|semanas|mes|meses|año|años) limpi[oa]s?\b",
             re.IGNORECASE,
         ),
     ],
@@ -140,6 +143,8 @@ CONFRONTATION = {
         r"you will lose",
         r"you'?ll end up",
         r"you will end up",
+        r"you(?:'re| are) going to (?:lose|end up|regret|relapse|die)",
+        r"you(?:'ll| will) relapse",
         r"in denial",
         r"denial",
         r"you'?re lying",
@@ -158,7 +163,8 @@ CONFRONTATION = {
     "es": _words(
         r"si no (?:dejas|paras|cambias|haces|vienes)",
         r"a menos que",
-        r"vas a perder",
+        r"vas a (?:perder|recaer|terminar|acabar)",
+        r"recaerás",
         r"perderás",
         r"terminarás",
         r"acabarás",
@@ -182,6 +188,7 @@ ADVICE = {
         r"the best thing (?:to do )?is",
         r"what you need is",
         r"you could try",
+        r"why don'?t you",
         r"try to",
         r"you might want to",
         r"it'?s important (?:to|that you)",
@@ -193,6 +200,7 @@ ADVICE = {
         r"lo mejor (?:es|sería)",
         r"lo que necesitas es",
         r"podrías intentar",
+        r"por qué no (?:intentas|pruebas|vas|llamas|haces)",
         r"intenta",
         r"es importante que",
     ),
@@ -225,7 +233,7 @@ CLOSED_START = {
     "en": re.compile(
         r"^(?:(?:so|and|also|today|now|hey|hi)[, ]+)*(?:[A-Z][\w'-]*, )?"
         r"(?:are|is|am|was|were|do|does|did|have|has|had|can|could|will|would|should|shall|"
-        r"may|might|any|anything|everything)\b",
+        r"may|might|any|anything|everything|feeling|doing|still|ready)\b",
         re.IGNORECASE,
     ),
     "es": re.compile(r".*"),  # Spanish: closed unless an interrogative word opens it (below)
@@ -239,8 +247,14 @@ OPEN_START_ES = re.compile(
 )
 PRIVACY = {
     "en": _words(
-        r"rehab",
-        r"detox",
+        r"rehab(?:ilitation)?",
+        r"detox(?:ification)?",
+        r"(?-i:AA|NA)",
+        r"(?:alcoholics|narcotics) anonymous",
+        r"methadone",
+        r"suboxone",
+        r"buprenorphine",
+        r"naltrexone",
         r"addiction",
         r"substance use disorder",
         r"treatment (?:center|centre|facility|program)",
@@ -252,8 +266,16 @@ PRIVACY = {
         r"adicción",
         r"adicciones",
         r"trastorno por consumo",
-        r"centro de tratamiento",
+        r"(?:centro|programa) de tratamiento",
         r"diagnóstico",
+        r"diagnosticad[oa]s?",
+        r"diagnosticaron",
+        r"(?-i:AA|NA)",
+        r"(?:alcohólicos|narcóticos) anónimos",
+        r"metadona",
+        r"suboxone",
+        r"buprenorfina",
+        r"naltrexona",
     ),
 }
 REFLECTION_OPENINGS = {
@@ -321,8 +343,8 @@ def lint(
         question = _is_question(sentence)
         if not question and (match := DIRECTIVE_MODALS[language].search(sentence)):
             flag("directive", line, match.group(0))
-        if match := IMPERATIVE_OPENINGS[language].search(_question_body(sentence).lstrip("¡")):
-            flag("directive", line, match.group(0))
+        elif match := IMPERATIVE_OPENINGS[language].search(_question_body(sentence).lstrip("¡")):
+            flag("directive", line, match.group("order"))
         for pattern in LABELS[language]:
             if match := pattern.search(sentence):
                 flag("label", line, match.group(0))

@@ -12,9 +12,11 @@ import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, NoReturn
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
-from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, nodes
+from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
+from jinja2.runtime import Context as JinjaContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from service.content.library import Problem
@@ -24,7 +26,7 @@ CLIENT_VARIABLES = frozenset(
 )
 STAFF_VARIABLES = frozenset({"client_code", "severity", "alert_reason", "console_link"})
 VARIABLES = {"client": CLIENT_VARIABLES, "staff": STAFF_VARIABLES}
-FILTERS = ("e", "escape", "lower", "upper", "capitalize", "join", "default")
+FILTERS = ("e", "escape", "lower", "upper", "capitalize", "default")
 TESTS = ("defined", "none")
 TELEGRAM_TAGS = frozenset(
     {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "a", "tg-spoiler"}
@@ -72,11 +74,35 @@ def _finalize(value: object) -> object:
     return "" if value is None else value
 
 
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, minus what a message never needs and an attacker would use to exhaust memory:
+    arithmetic (``'a' * 10**9``, ``'%999999999s' % x``) and calls (``'{:>999999999}'.format``).
+    ``check`` refuses both already; this holds for a body that never went through it."""
+
+    intercepted_binops = frozenset({"+", "-", "*", "/", "//", "%", "**"})
+    intercepted_unops = frozenset({"+", "-"})
+
+    def call_binop(self, context: JinjaContext, operator: str, left: Any, right: Any) -> NoReturn:
+        raise SecurityError(f"the operator `{operator}` is not allowed in a message")
+
+    def call_unop(self, context: JinjaContext, operator: str, arg: Any) -> NoReturn:
+        raise SecurityError(f"the operator `{operator}` is not allowed in a message")
+
+    def call(
+        __self,
+        __context: JinjaContext,
+        __obj: Any,
+        *args: Any,
+        **kwargs: Any,
+    ) -> NoReturn:
+        raise SecurityError("calling a function or method is not allowed in a message")
+
+
 class Renderer:
     """Checks and renders message bodies. Compiled templates are cached by body."""
 
     def __init__(self) -> None:
-        env = ImmutableSandboxedEnvironment(
+        env = _Sandbox(
             undefined=StrictUndefined,
             autoescape=True,
             trim_blocks=True,
@@ -87,7 +113,7 @@ class Renderer:
         env.filters = {name: env.filters[name] for name in FILTERS}
         env.tests = {name: env.tests[name] for name in TESTS}
         self.env = env
-        self._compiled: dict[str, object] = {}
+        self._compiled: dict[str, Template] = {}
 
     def check(self, body: str, audience: str, first_line: int = 1) -> list[Problem]:
         """What stops ``body`` from being a safe message for ``audience`` (client or staff)."""
@@ -132,10 +158,14 @@ class Renderer:
         try:
             template = self._compiled.get(body)
             if template is None:
-                template = self._compiled[body] = self.env.from_string(body)
-            text = template.render(**context).strip()  # type: ignore[attr-defined]
-        except (TemplateSyntaxError, UndefinedError, SecurityError) as exc:
+                template = self._compiled[body] = self._compile(body)
+            text = template.render(**context).strip()
+        except UndefinedError as exc:
             raise RenderError([Problem(0, "variable", str(exc))]) from None
+        except TemplateSyntaxError as exc:
+            raise RenderError([Problem(0, "syntax", str(exc))]) from None
+        except (TemplateError, TypeError) as exc:  # SecurityError; include/import: no loader
+            raise RenderError([Problem(0, "unsafe", str(exc))]) from None
         visible = len(html.unescape(TAG.sub("", text)))
         if visible == 0:
             raise RenderError([Problem(0, "limit", "the message renders empty")])
@@ -144,6 +174,15 @@ class Renderer:
                 [Problem(0, "limit", f"{visible} characters: Telegram allows {MAX_TEXT}")]
             )
         return Rendered(text, visible)
+
+    def _compile(self, body: str) -> Template:
+        """The body compiled, if it keeps to the allowed nodes: a body saved without ``check``
+        still can't loop, call or compute its way to a hung worker or a gigabyte string."""
+        tree = self.env.parse(body)
+        for node in tree.find_all(nodes.Node):
+            if not isinstance(node, ALLOWED_NODES):
+                raise RenderError([Problem(0, "unsafe", _refusal(node))])
+        return self.env.from_string(tree)
 
 
 def _refusal(node: nodes.Node) -> str:
