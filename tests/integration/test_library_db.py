@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -117,3 +123,36 @@ async def test_a_composed_message_records_its_template_version_and_why(
     assert [row.template_version_id for row in rows] == [c.template_version_id for c in heard]
     assert rows[0].reason["value"] == "nature"
     assert rows[0].reason["version_id"] == heard[0].template_version_id
+
+
+async def test_preview_shows_a_client_what_they_would_receive(
+    database_url: URL, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessions() as session:
+        client = Client(
+            code="PRV123",
+            first_name="Rosa",
+            timezone="America/Denver",
+            language="es",
+            values=["helping_others"],
+            discharge_date=date(2026, 12, 1),
+            sobriety_date=date(2026, 11, 28),
+        )
+        session.add(client)
+        await session.commit()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERCARE_")}
+    env["AFTERCARE_DATABASE_URL"] = database_url.render_as_string(hide_password=False)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "service", "templates", "preview",
+        "--client", str(client.id), "--days", "14", "--start", "2026-12-01", "--json",
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    items = [json.loads(line) for line in out.decode().splitlines()]
+    assert [item["on"] for item in items] == [f"2026-12-{day:02d}" for day in range(1, 15)]
+    assert all(item["reason"]["language"] == "es" for item in items)
+    assert {item["reason"].get("value") for item in items} - {None} == {"helping_others"}
+    assert items[0]["category"] == "checkin_opener"
+    assert next(i for i in items if i["on"] == "2026-12-05")["category"] == "milestone"  # day 7
+    assert len({item["template_id"] for item in items}) == len(items)
