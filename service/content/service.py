@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col
 
@@ -203,21 +204,66 @@ class Composed:
     reason: dict[str, Any]
 
 
+class Library:
+    """The published library, read once and reused while nothing is published or rolled back.
+
+    Checking costs one aggregate over ``templates`` (a digest of every template's published
+    version), instead of reading every body for every message.
+    """
+
+    def __init__(self) -> None:
+        self._digest: str | None = None
+        self._items: list[Published] = []
+        self._metas: list[Meta] = []
+        self._by_key: dict[tuple[str, str], Published] = {}
+
+    async def refresh(self, session: AsyncSession) -> None:
+        digest = await session.scalar(
+            sa.select(
+                sa.func.md5(
+                    sa.func.string_agg(
+                        sa.cast(col(Template.id), sa.Text)
+                        + ":"
+                        + sa.cast(sa.func.coalesce(col(Template.published_version), 0), sa.Text),
+                        aggregate_order_by(sa.literal_column("','"), col(Template.id)),
+                    )
+                )
+            )
+        )
+        if digest != self._digest or not self._items:
+            self._items = await published_library(session)
+            self._metas = [item.source.meta for item in self._items]
+            self._by_key = {(i.source.meta.id, i.source.meta.language): i for i in self._items}
+            self._digest = digest
+
+    @property
+    def metas(self) -> list[Meta]:
+        return self._metas
+
+    def published(self, meta: Meta) -> Published:
+        return self._by_key[(meta.id, meta.language)]
+
+
 async def compose(
-    session: AsyncSession, client: Client, moment: Moment, now: datetime, renderer: Renderer
+    session: AsyncSession,
+    client: Client,
+    moment: Moment,
+    now: datetime,
+    renderer: Renderer,
+    *,
+    library: Library | None = None,
 ) -> Composed | None:
-    """The tailored message for a client at a moment, with its template version and reason."""
-    library = await published_library(session)
+    """The tailored message for a client at a moment, with its template version and reason.
+
+    Pass a long-lived ``library`` to reuse the published templates between messages.
+    """
+    library = library or Library()
+    await library.refresh(session)
     seen = await situation(session, client, now)
-    choice = choose([item.source.meta for item in library], seen.profile, moment, seen.history)
+    choice = choose(library.metas, seen.profile, moment, seen.history)
     if choice is None:
         return None
-    picked = next(
-        item
-        for item in library
-        if item.source.meta.id == choice.meta.id
-        and item.source.meta.language == choice.meta.language
-    )
+    picked = library.published(choice.meta)
     context = client_context(seen.facts, choice.value, moment.on)
     text = renderer.render(picked.source.body, context).text
     reason = {

@@ -19,7 +19,7 @@ from service.clients.models import Client
 from service.content.library import Category, load
 from service.content.models import Template, TemplateVersion
 from service.content.rendering import Renderer
-from service.content.service import SEED, compose, published_library, sync_library
+from service.content.service import SEED, Library, compose, published_library, sync_library
 from service.content.tailoring import Moment
 from service.outbox.models import Lane, OutboxMessage
 from service.outbox.service import enqueue
@@ -156,3 +156,29 @@ async def test_preview_shows_a_client_what_they_would_receive(
     assert items[0]["category"] == "checkin_opener"
     assert next(i for i in items if i["on"] == "2026-12-05")["category"] == "milestone"  # day 7
     assert len({item["template_id"] for item in items}) == len(items)
+
+
+async def test_the_library_cache_sees_a_publish_and_a_rollback(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    library = Library()
+    async with sessions() as session:
+        await library.refresh(session)
+        meta = library.metas[0]
+        seeded = library.published(meta)
+        template = await session.scalar(
+            sa.select(Template).where(
+                col(Template.key) == meta.id, col(Template.language) == meta.language
+            )
+        )
+        assert template is not None and template.id is not None
+        session.add(TemplateVersion(template_id=template.id, version=2, body="Edited.\n"))
+        template.published_version = 2
+        await session.commit()
+        await library.refresh(session)
+        assert library.published(meta).source.body == "Edited.\n"
+        template.published_version = 1  # rollback
+        await session.commit()
+        await library.refresh(session)
+        assert library.published(meta).source.body == seeded.source.body
+        assert library.published(meta).version_id == seeded.version_id
