@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from service.config import Settings
+from service.content.library import STAGES
 from service.errors import AftercareError
 
 if TYPE_CHECKING:
@@ -30,13 +31,19 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     preview = actions.add_parser(
         "preview", help="what a client (or a sample profile) would receive over the next days"
     )
-    preview.add_argument("--days", type=int, default=90, help="how many days (default 90)")
+    preview.add_argument("--days", type=_days, default=90, metavar="N", help="1 to 730 (90)")
     preview.add_argument("--client", type=int, metavar="ID", help="a client's id")
     preview.add_argument("--values", default="family,health", help="sample profile's values")
     preview.add_argument("--lang", choices=["en", "es"], default="en", help="sample's language")
-    preview.add_argument("--stage", help="sample's stage of change")
+    preview.add_argument("--stage", choices=STAGES, help="sample's stage of change")
     preview.add_argument("--start", type=date.fromisoformat, help="first day (default today)")
     preview.add_argument("--json", action="store_true", help="one JSON object per message")
+
+
+def _days(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 730:
+        raise argparse.ArgumentTypeError("a number of days from 1 to 730")
+    return int(value)
 
 
 def check(paths: list[Path]) -> int:
