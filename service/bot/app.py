@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.bot.middlewares import UnitOfWork, is_transient
 from service.bot.routers import start
+from service.conversations.storage import PostgresStorage
 from service.errors import AftercareError
 from service.lifecycle import Stopped, nap, unless_stopped
 
@@ -27,7 +28,7 @@ RETRY_SECONDS = (1, 2, 5, 10, 30)
 
 
 def build_dispatcher(sessions: async_sessionmaker[AsyncSession]) -> Dispatcher:
-    dispatcher = Dispatcher()
+    dispatcher = Dispatcher(storage=PostgresStorage(sessions))
     dispatcher.update.outer_middleware(UnitOfWork(sessions))
     dispatcher.include_routers(start.build_router())
     return dispatcher

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.clients.models import Client
 from service.conversations.models import InboundKind, InboundMessage
+from service.conversations.storage import CURRENT_SESSION
 from service.staff.models import StaffMember
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class UnitOfWork(BaseMiddleware):
             data["session"] = session
             data["inbound"] = inbound
             data["client"], data["staff"] = await _senders_records(session, inbound)
+            bound = CURRENT_SESSION.set(session)  # conversation state joins this transaction
             try:
                 result = await handler(event, data)
             except Exception as exc:
@@ -57,6 +59,8 @@ class UnitOfWork(BaseMiddleware):
             else:
                 await session.commit()
                 return result
+            finally:
+                CURRENT_SESSION.reset(bound)
         # A bug must not lose what the person wrote: keep the update on its own.
         async with self.sessions() as session:
             await record_inbound(session, event)

@@ -38,6 +38,66 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
             "To join, please use the invite link your care team gave you."
         ),
         "welcome_back": "Welcome back, {first_name}. I'm here whenever you want to talk.",
+        "consent": (
+            "Before we start, here is how this works.\n\n"
+            "• <b>What I send:</b> short check-ins and encouragement, daily at first and less "
+            "often over the months. You can answer in your own words or with one tap.\n"
+            "• <b>Who sees your replies:</b> your care team. If a reply sounds like you may be in "
+            "danger, they are alerted.\n"
+            "• <b>Telegram</b> keeps this chat on its servers. Please don't share anything here "
+            "you wouldn't want stored there.\n"
+            "• <b>This is not an emergency service.</b> In a crisis, call or text 988 "
+            "(Suicide &amp; Crisis Lifeline), or call 911.\n\n"
+            "You can pause, stop, see or delete your data at any time: /help shows how."
+        ),
+        "consent_agree": "I agree",
+        "consent_later": "Not now",
+        "consent_given": "Thank you, {first_name}. I'm glad you're here.",
+        "consent_declined": (
+            "That's completely fine. Nothing will be sent to you. If you change your mind, "
+            "write /start. And if you ever need help right away, call or text 988."
+        ),
+        "consent_first": "Before anything else, please have a look at how this works:",
+        "help": (
+            "Here is what you can do any time:\n"
+            "/checkin: a check-in now\n"
+            "/pause: a break from check-ins\n"
+            "/resume: start them again\n"
+            "/stop: stop all check-ins (you can come back with /start)\n"
+            "/sos: help right now\n"
+            "/mydata: what is stored about you\n"
+            "/delete: erase your data\n\n"
+            "In an emergency, call or text 988, or call 911."
+        ),
+        "stopped": (
+            "Check-ins have stopped, {first_name}. You won't get any more messages from me "
+            "unless you write. If you want to come back, /start is all it takes. And if you "
+            "ever write to me in a hard moment, I'll still answer."
+        ),
+        "pause_ask": "How long would you like a break from check-ins?",
+        "pause_days": "{days} days",
+        "pause_week": "1 week",
+        "pause_weeks": "{weeks} weeks",
+        "paused": (
+            "Check-ins are paused until {until}. You can write any time, and /resume starts "
+            "them again sooner."
+        ),
+        "resumed": "Welcome back, {first_name}. Check-ins are on again.",
+        "not_paused": "Check-ins are already on, {first_name}.",
+        "not_enrolled": (
+            "I don't know this account yet. To join, please use the invite link your care team "
+            "gave you. If you need help right now, call or text 988."
+        ),
+        "only_text": (
+            "I can only read text here. If you'd like to tell me something, please write it. "
+            "If you need help now, /sos or call or text 988."
+        ),
+        "edited": "I saw you edited a message. I read the first version; feel free to write again.",
+        "too_long": "Thank you for writing all that. I've kept every word for your care team.",
+        "sos_unknown": (
+            "If you are in danger, please call 911 now. You can call or text 988, the "
+            "Suicide &amp; Crisis Lifeline, any time."
+        ),
     },
     "es": {
         "linked_client": (
@@ -69,6 +129,67 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
             "te dio tu equipo."
         ),
         "welcome_back": "Qué bueno verte de nuevo, {first_name}. Aquí estoy cuando quieras hablar.",
+        "consent": (
+            "Antes de empezar, te cuento cómo funciona.\n\n"
+            "• <b>Lo que envío:</b> mensajes breves de seguimiento y de ánimo, a diario al "
+            "principio y con menos frecuencia con los meses. Puedes responder con tus palabras "
+            "o con un toque.\n"
+            "• <b>Quién ve tus respuestas:</b> tu equipo de apoyo. Si una respuesta suena a que "
+            "podrías estar en peligro, se les avisa.\n"
+            "• <b>Telegram</b> guarda este chat en sus servidores. Mejor no compartas aquí nada "
+            "que no quieras que quede guardado allí.\n"
+            "• <b>Esto no es un servicio de emergencias.</b> En una crisis, llama o envía un "
+            "texto al 988 (marca 2 para español), o llama al 911.\n\n"
+            "Puedes pausar, detener, ver o borrar tus datos cuando quieras: /help te muestra cómo."
+        ),
+        "consent_agree": "Acepto",
+        "consent_later": "Ahora no",
+        "consent_given": "Gracias, {first_name}. Me alegra que estés aquí.",
+        "consent_declined": (
+            "Está bien. No te enviaré nada. Si cambias de opinión, escribe /start. Y si alguna "
+            "vez necesitas ayuda enseguida, llama o envía un texto al 988."
+        ),
+        "consent_first": "Antes de cualquier cosa, mira cómo funciona esto:",
+        "help": (
+            "Esto es lo que puedes hacer cuando quieras:\n"
+            "/checkin: un seguimiento ahora\n"
+            "/pause: un descanso de los seguimientos\n"
+            "/resume: retomarlos\n"
+            "/stop: detener todos los seguimientos (vuelves con /start)\n"
+            "/sos: ayuda ahora mismo\n"
+            "/mydata: lo que se guarda sobre ti\n"
+            "/delete: borrar tus datos\n\n"
+            "En una emergencia, llama o envía un texto al 988, o llama al 911."
+        ),
+        "stopped": (
+            "Los seguimientos se detuvieron, {first_name}. No recibirás más mensajes míos a "
+            "menos que escribas. Si quieres volver, basta con /start. Y si alguna vez me "
+            "escribes en un momento difícil, te voy a responder."
+        ),
+        "pause_ask": "¿Por cuánto tiempo quieres un descanso de los seguimientos?",
+        "pause_days": "{days} días",
+        "pause_week": "1 semana",
+        "pause_weeks": "{weeks} semanas",
+        "paused": (
+            "Los seguimientos quedan en pausa hasta el {until}. Puedes escribir cuando quieras, "
+            "y /resume los retoma antes."
+        ),
+        "resumed": "Qué bueno tenerte de vuelta, {first_name}. Los seguimientos están activos.",
+        "not_paused": "Los seguimientos ya están activos, {first_name}.",
+        "not_enrolled": (
+            "Todavía no conozco esta cuenta. Para unirte, usa el enlace de invitación que te dio "
+            "tu equipo. Si necesitas ayuda ahora, llama o envía un texto al 988."
+        ),
+        "only_text": (
+            "Aquí solo puedo leer texto. Si quieres contarme algo, escríbelo. Si necesitas ayuda "
+            "ahora, /sos o llama o envía un texto al 988."
+        ),
+        "edited": "Vi que editaste un mensaje. Leí la primera versión; puedes escribirme de nuevo.",
+        "too_long": "Gracias por escribir todo eso. Guardé cada palabra para tu equipo.",
+        "sos_unknown": (
+            "Si estás en peligro, llama al 911 ahora. Puedes llamar o enviar un texto al 988 "
+            "(marca 2 para español) a cualquier hora."
+        ),
     },
 }
 
@@ -92,3 +213,27 @@ def text(language: str, key: str, **values: str) -> str:
     """The text in HTML parse mode, with the values (names people typed) escaped."""
     escaped = {name: escape(value, quote=False) for name, value in values.items()}
     return TEXTS[language_of(language)][key].format(**escaped)
+
+
+COMMANDS: Final[dict[str, list[tuple[str, str]]]] = {
+    "en": [
+        ("checkin", "A check-in now"),
+        ("pause", "A break from check-ins"),
+        ("resume", "Start check-ins again"),
+        ("stop", "Stop all check-ins"),
+        ("sos", "Help right now"),
+        ("help", "What I can do"),
+        ("mydata", "What is stored about you"),
+        ("delete", "Erase your data"),
+    ],
+    "es": [
+        ("checkin", "Un seguimiento ahora"),
+        ("pause", "Un descanso de los seguimientos"),
+        ("resume", "Retomar los seguimientos"),
+        ("stop", "Detener todos los seguimientos"),
+        ("sos", "Ayuda ahora mismo"),
+        ("help", "Lo que puedo hacer"),
+        ("mydata", "Lo que se guarda sobre ti"),
+        ("delete", "Borrar tus datos"),
+    ],
+}

@@ -33,6 +33,7 @@ TELEGRAM_TAGS = frozenset(
 )
 MAX_TEXT = 4096  # Telegram's limit for a message's text, after entities are parsed
 TAG = re.compile(r"</?([a-zA-Z][a-zA-Z0-9-]*)\b[^>]*>")
+BARE_MARKUP = re.compile(r"&(?!#?\w+;)|<(?![a-zA-Z/])")  # Telegram wants &amp; and &lt;
 
 # The node types a message may use; anything else (attribute access, calls, loops, imports,
 # assignments, macros) is refused before rendering.
@@ -145,6 +146,15 @@ class Renderer:
                 problems.append(
                     Problem(line, "unsafe", f"the test `{node.name}` is not allowed here")
                 )
+        for match in BARE_MARKUP.finditer(_literal_text(tree)):
+            problems.append(
+                Problem(
+                    first_line,
+                    "limit",
+                    f"a bare `{match.group(0)}` breaks Telegram's HTML: write "
+                    + ("&amp;" if match.group(0) == "&" else "&lt;"),
+                )
+            )
         for match in TAG.finditer(body):
             if match.group(1).lower() not in TELEGRAM_TAGS:
                 line = first_line + body.count("\n", 0, match.start())
@@ -183,6 +193,11 @@ class Renderer:
             if not isinstance(node, ALLOWED_NODES):
                 raise RenderError([Problem(0, "unsafe", _refusal(node))])
         return self.env.from_string(tree)
+
+
+def _literal_text(tree: nodes.Template) -> str:
+    """The template's own text (not the data it prints), where markup rules apply."""
+    return "".join(node.data for node in tree.find_all(nodes.TemplateData))
 
 
 def _refusal(node: nodes.Node) -> str:

@@ -4,7 +4,7 @@ tailored message for a client with the record of why it was chosen."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -272,4 +272,35 @@ async def compose(
         "version_id": picked.version_id,
         "on": moment.on.isoformat(),  # the client's date it was chosen for
     }
+    return Composed(text, picked.version_id, reason)
+
+
+@dataclass(frozen=True)
+class Messaging:
+    """What composing messages needs, made once per process and shared: the cached library, the
+    renderer, and the console's address for links in staff alerts."""
+
+    library: Library = field(default_factory=Library)
+    renderer: Renderer = field(default_factory=Renderer)
+    console_url: str = "http://127.0.0.1:8080"
+
+
+async def compose_plain(
+    session: AsyncSession,
+    messaging: Messaging,
+    moment: Moment,
+    facts: ClientFacts,
+    subject_id: int,
+) -> Composed | None:
+    """A library message that needs no history or values (crisis, confirmations), for anyone,
+    enrolled or not. ``subject_id`` varies the choice between people."""
+    await messaging.library.refresh(session)
+    choice = choose(messaging.library.metas, Profile(subject_id, facts.language), moment, [])
+    if choice is None:
+        return None
+    picked = messaging.library.published(choice.meta)
+    text = messaging.renderer.render(
+        picked.source.body, client_context(facts, None, moment.on)
+    ).text
+    reason = {**choice.reason, "template": choice.meta.id, "version_id": picked.version_id}
     return Composed(text, picked.version_id, reason)

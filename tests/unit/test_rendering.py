@@ -318,3 +318,13 @@ def test_staff_and_client_messages_use_their_own_variables() -> None:
     client = renderer.check("Hi {{ first_name }}, see {{ console_link }}", "client")
     assert [p.kind for p in client] == ["variable"]
     assert "`console_link`" in client[0].message
+
+
+@pytest.mark.parametrize(
+    ("body", "bare"),
+    [("Call 988 (Suicide & Crisis Lifeline).", "&"), ("Miss you <3", "<")],
+)
+def test_a_bare_ampersand_or_angle_bracket_is_reported(body: str, bare: str) -> None:
+    problems = Renderer().check(body, "client")
+    assert [(p.kind, f"`{bare}`" in p.message) for p in problems] == [("limit", True)]
+    assert Renderer().check(body.replace("&", "&amp;").replace("<3", "&lt;3"), "client") == []
