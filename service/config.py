@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     )
     web_host: str = Field(default="127.0.0.1", description="Console and webhook listen address.")
     web_port: int = Field(default=8080, ge=1, le=65535, description="Console and webhook port.")
+    public_url: str | None = Field(
+        default=None,
+        description="The console's address as staff reach it, for links in alerts.",
+    )
     sandbox_port: int = Field(
         default=8081, ge=0, le=65535, description="Port of the sandbox Bot API (no token set)."
     )
@@ -97,6 +101,10 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError("is not an IANA timezone such as America/New_York") from exc
         return value
+
+    @property
+    def console_url(self) -> str:
+        return (self.public_url or f"http://{self.web_host}:{self.web_port}").rstrip("/")
 
     @property
     def uses_sandbox(self) -> bool:

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.bot.app import build_dispatcher, poll
+from service.bot.app import build_dispatcher, poll, register_commands
 from service.config import Settings
+from service.content.service import Messaging
 from service.db import session_factory
 from service.errors import AftercareError
 from service.outbox.sender import Sender
@@ -58,8 +59,10 @@ async def sandbox(settings: Settings) -> AsyncIterator[SandboxServer | None]:
 
 async def bot_role(services: Services, stop: asyncio.Event) -> None:
     bot = services.telegram.bot()
+    messaging = Messaging(console_url=services.settings.console_url)
     try:
-        await poll(bot, build_dispatcher(session_factory(services.engine)), stop)
+        await register_commands(bot)
+        await poll(bot, build_dispatcher(session_factory(services.engine), messaging), stop)
     finally:
         await bot.session.close()
 

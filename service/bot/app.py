@@ -13,10 +13,13 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
+from aiogram.types import BotCommand
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.bot.middlewares import UnitOfWork, is_transient
-from service.bot.routers import start
+from service.bot.routers import fallback, journey, safety, start
+from service.bot.texts import COMMANDS
+from service.content.service import Messaging
 from service.conversations.storage import PostgresStorage
 from service.errors import AftercareError
 from service.lifecycle import Stopped, nap, unless_stopped
@@ -27,11 +30,28 @@ POLL_TIMEOUT_SECONDS = 25
 RETRY_SECONDS = (1, 2, 5, 10, 30)
 
 
-def build_dispatcher(sessions: async_sessionmaker[AsyncSession]) -> Dispatcher:
-    dispatcher = Dispatcher(storage=PostgresStorage(sessions))
+def build_dispatcher(
+    sessions: async_sessionmaker[AsyncSession], messaging: Messaging | None = None
+) -> Dispatcher:
+    """The routers in order: the safety net first, whatever else is sent last."""
+    dispatcher = Dispatcher(storage=PostgresStorage(sessions), messaging=messaging or Messaging())
     dispatcher.update.outer_middleware(UnitOfWork(sessions))
-    dispatcher.include_routers(start.build_router())
+    dispatcher.include_routers(
+        safety.build_router(),
+        start.build_router(),
+        journey.build_router(),
+        fallback.build_router(),
+    )
     return dispatcher
+
+
+async def register_commands(bot: Bot) -> None:
+    """The command menu, in English by default and in Spanish for Spanish-speaking users."""
+    for language, commands in COMMANDS.items():
+        await bot.set_my_commands(
+            [BotCommand(command=name, description=about) for name, about in commands],
+            language_code=None if language == "en" else language,
+        )
 
 
 async def poll(bot: Bot, dispatcher: Dispatcher, stop: asyncio.Event) -> None:

@@ -48,7 +48,7 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
             "you wouldn't want stored there.\n"
             "• <b>This is not an emergency service.</b> In a crisis, call or text 988 "
             "(Suicide &amp; Crisis Lifeline), or call 911.\n\n"
-            "You can pause, stop, see or delete your data at any time: /help shows how."
+            "You can pause or stop at any time: /help shows how."
         ),
         "consent_agree": "I agree",
         "consent_later": "Not now",
@@ -60,13 +60,10 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "consent_first": "Before anything else, please have a look at how this works:",
         "help": (
             "Here is what you can do any time:\n"
-            "/checkin: a check-in now\n"
             "/pause: a break from check-ins\n"
             "/resume: start them again\n"
             "/stop: stop all check-ins (you can come back with /start)\n"
-            "/sos: help right now\n"
-            "/mydata: what is stored about you\n"
-            "/delete: erase your data\n\n"
+            "/sos: help right now\n\n"
             "In an emergency, call or text 988, or call 911."
         ),
         "stopped": (
@@ -140,7 +137,7 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
             "que no quieras que quede guardado allí.\n"
             "• <b>Esto no es un servicio de emergencias.</b> En una crisis, llama o envía un "
             "texto al 988 (marca 2 para español), o llama al 911.\n\n"
-            "Puedes pausar, detener, ver o borrar tus datos cuando quieras: /help te muestra cómo."
+            "Puedes pausar o detener cuando quieras: /help te muestra cómo."
         ),
         "consent_agree": "Acepto",
         "consent_later": "Ahora no",
@@ -152,13 +149,10 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "consent_first": "Antes de cualquier cosa, mira cómo funciona esto:",
         "help": (
             "Esto es lo que puedes hacer cuando quieras:\n"
-            "/checkin: un seguimiento ahora\n"
             "/pause: un descanso de los seguimientos\n"
             "/resume: retomarlos\n"
             "/stop: detener todos los seguimientos (vuelves con /start)\n"
-            "/sos: ayuda ahora mismo\n"
-            "/mydata: lo que se guarda sobre ti\n"
-            "/delete: borrar tus datos\n\n"
+            "/sos: ayuda ahora mismo\n\n"
             "En una emergencia, llama o envía un texto al 988, o llama al 911."
         ),
         "stopped": (
@@ -217,23 +211,17 @@ def text(language: str, key: str, **values: str) -> str:
 
 COMMANDS: Final[dict[str, list[tuple[str, str]]]] = {
     "en": [
-        ("checkin", "A check-in now"),
         ("pause", "A break from check-ins"),
         ("resume", "Start check-ins again"),
         ("stop", "Stop all check-ins"),
         ("sos", "Help right now"),
         ("help", "What I can do"),
-        ("mydata", "What is stored about you"),
-        ("delete", "Erase your data"),
     ],
     "es": [
-        ("checkin", "Un seguimiento ahora"),
         ("pause", "Un descanso de los seguimientos"),
         ("resume", "Retomar los seguimientos"),
         ("stop", "Detener todos los seguimientos"),
         ("sos", "Ayuda ahora mismo"),
         ("help", "Lo que puedo hacer"),
-        ("mydata", "Lo que se guarda sobre ti"),
-        ("delete", "Borrar tus datos"),
     ],
 }

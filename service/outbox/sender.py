@@ -19,7 +19,13 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendMessage, TelegramMethod
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    SendMessage,
+    TelegramMethod,
+)
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -35,6 +41,7 @@ METHODS: dict[str, type[TelegramMethod[Any]]] = {
     "sendMessage": SendMessage,
     "editMessageText": EditMessageText,
     "editMessageReplyMarkup": EditMessageReplyMarkup,
+    "answerCallbackQuery": AnswerCallbackQuery,
 }
 MAX_ATTEMPTS = 8
 IDLE_POLL_SECONDS = 1.0
@@ -87,7 +94,9 @@ class Sender:
 
     async def _deliver(self, session: AsyncSession, row: OutboxMessage) -> None:
         row.attempts += 1
-        method = METHODS[row.method].model_validate({"chat_id": row.chat_id, **row.payload})
+        kind = METHODS[row.method]
+        chat = {"chat_id": row.chat_id} if "chat_id" in kind.model_fields else {}
+        method = kind.model_validate({**chat, **row.payload})
         try:
             result = await self.bot(method)
         except TelegramRetryAfter as exc:

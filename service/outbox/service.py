@@ -41,5 +41,28 @@ async def enqueue(
     )
     session.add(message)
     await session.flush()
-    await session.execute(sa.select(sa.func.pg_notify(WAKE_CHANNEL, str(int(lane)))))
+    await _wake_sender(session, lane)
     return message
+
+
+async def enqueue_call(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    method: str,
+    payload: dict[str, Any],
+    lane: Lane = Lane.reply,
+    client_id: int | None = None,
+) -> OutboxMessage:
+    """Queue another Bot API call (answerCallbackQuery, editMessageReplyMarkup, ...)."""
+    message = OutboxMessage(
+        chat_id=chat_id, method=method, lane=int(lane), payload=payload, client_id=client_id
+    )
+    session.add(message)
+    await session.flush()
+    await _wake_sender(session, lane)
+    return message
+
+
+async def _wake_sender(session: AsyncSession, lane: Lane) -> None:
+    await session.execute(sa.select(sa.func.pg_notify(WAKE_CHANNEL, str(int(lane)))))

@@ -49,18 +49,23 @@ async def test_an_invite_link_enrols_the_person_who_uses_it_first(
     await telegram.ensure_user(BO, "Bo", language_code="es")
 
     await telegram.send_text(ANA, f"/start {token}")
-    [welcome] = await telegram.wait_for_messages(ANA, 1)
+    welcome, consent = await telegram.wait_for_messages(ANA, 2)
     assert "Hi Ana &lt;3, thank you for joining" in welcome["source_text"]
     assert welcome["parse_mode"] == "HTML"
+    assert "not an emergency service" in consent["text"]
+    assert [b["text"] for b in consent["reply_markup"]["inline_keyboard"][0]] == [
+        "I agree",
+        "Not now",
+    ]
 
     await telegram.send_text(BO, f"/start {token}")
     [refusal] = await telegram.wait_for_messages(BO, 1)
     assert "ya se usó" in refusal["text"]  # Bo's Telegram speaks Spanish
 
     await telegram.send_text(ANA, f"/start {token}")  # Ana taps her link again
-    await telegram.send_text(ANA, "/start")
-    replies = await telegram.wait_for_messages(ANA, 3)
-    assert [reply["text"].split(",")[0] for reply in replies[1:]] == ["Welcome back"] * 2
+    replies = await telegram.wait_for_messages(ANA, 4)
+    assert replies[2]["text"].startswith("Before anything else")
+    assert "not an emergency service" in replies[3]["text"]
     await eventually(lambda: _outbox_statuses(sessions), {OutboxStatus.sent})
 
     async with sessions() as session:
@@ -73,10 +78,9 @@ async def test_an_invite_link_enrols_the_person_who_uses_it_first(
             (ANA, client.id),
             (BO, None),
             (ANA, client.id),
-            (ANA, client.id),
         ]
         assert {row.kind for row in inbound} == {InboundKind.command}
-        assert [row.text for row in inbound] == ["/start <invite>"] * 3 + ["/start"]
+        assert [row.text for row in inbound] == ["/start <invite>"] * 3
 
 
 async def test_expired_and_unknown_links_get_a_kind_explanation(

@@ -7,9 +7,12 @@ from aiogram.filters import CommandObject, CommandStart
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.audit.models import ActorKind
+from service.audit.service import record_audit
+from service.bot.routers.journey import ask_consent, has_consented
 from service.bot.texts import ROLE_NAMES, language_of, text
 from service.clients.invites import redeem_invite
-from service.clients.models import Client
+from service.clients.models import Client, ClientState
 from service.columns import utcnow
 from service.conversations.models import InboundMessage
 from service.errors import InviteExpired, InviteNotFound, InviteUsed, LinkConflict
@@ -82,10 +85,20 @@ async def _greet(
         role = ROLE_NAMES[subject.language][subject.role]
         reply = text(subject.language, "linked_staff", name=subject.name, role=role)
         await _reply(session, message, reply, staff_member_id=subject.id)
+    elif subject.state in {ClientState.invited, ClientState.consent_pending}:
+        if not again:
+            greeting = text(subject.language, "linked_client", first_name=subject.first_name)
+            await _reply(session, message, greeting, client_id=subject.id)
+        await ask_consent(session, subject, first=again)
+    elif subject.state == ClientState.opted_out and not await has_consented(session, subject):
+        await ask_consent(session, subject)
     else:
-        key = "welcome_back" if again else "linked_client"
-        reply = text(subject.language, key, first_name=subject.first_name)
-        await _reply(session, message, reply, client_id=subject.id)
+        if subject.state == ClientState.opted_out:  # coming back after /stop
+            subject.state = ClientState.active
+            subject.updated_at = utcnow()
+            await record_audit(session, ActorKind.client, "client.returned", "client", subject.id)
+        greeting = text(subject.language, "welcome_back", first_name=subject.first_name)
+        await _reply(session, message, greeting, client_id=subject.id)
 
 
 async def _reply(
