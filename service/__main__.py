@@ -57,7 +57,26 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("bot", help="receive updates from Telegram (long polling)")
     commands.add_parser("worker", help="deliver the outbox to Telegram")
     commands.add_parser("web", help="serve the web console and the health checks")
-    commands.add_parser("sandbox", help="run the local sandbox Bot API server alone")
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="the local sandbox Bot API: serve it alone, or chat with the bot as an alumnus",
+        usage="%(prog)s [-h] [ACTION]",
+        description="With no ACTION, serve the sandbox Bot API alone (as `sandbox serve`).",
+    )
+    actions = sandbox.add_subparsers(dest="action", metavar="ACTION")
+    actions.add_parser("serve", help="run the local sandbox Bot API server alone (the default)")
+    chat = actions.add_parser(
+        "chat",
+        help="talk to the bot in a running sandbox as a Telegram user, from this terminal",
+        description="Talk to the bot as a Telegram user of the sandbox that `aftercare run` "
+        "started. Type :help in the chat for buttons, stickers and the rest.",
+    )
+    chat.add_argument("--user", required=True, type=int, metavar="ID", help="Telegram user id")
+    chat.add_argument("--name", type=_name, help="the user's first name in Telegram")
+    chat.add_argument("--lang", choices=["en", "es"], help="the user's Telegram language")
+    chat.add_argument(
+        "--url", help="the sandbox's address (default: http://127.0.0.1:AFTERCARE_SANDBOX_PORT)"
+    )
     commands.add_parser("migrate", help="upgrade the database schema to the latest migration")
 
     content_cli.add_parser(commands)
@@ -163,6 +182,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(content_cli.preview(settings, args))
         if args.command == "invite":
             asyncio.run(_invite(settings, args))
+        elif args.command == "sandbox" and args.action == "chat":
+            from service.sandbox.chat import run as chat
+
+            url = args.url or f"http://127.0.0.1:{settings.sandbox_port}"
+            return chat(url, args.user, args.name, args.lang)
         elif args.command == "migrate":
             asyncio.run(_migrate(settings))
         else:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.errors import ConfigError
 
 TELEGRAM_API_BASE = "https://api.telegram.org"
+WEBHOOK_PATH = "/telegram/webhook"
+# Telegram's rule for setWebhook's secret_token.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 class Settings(BaseSettings):
@@ -54,6 +59,15 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level (logs never contain message text)."
     )
+    webhook_url: str | None = Field(
+        default=None,
+        description="Public https URL of the web role's /telegram/webhook. Unset: long polling.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        validate_default=True,
+        description="Secret Telegram sends with each webhook update; required with a webhook URL.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -90,6 +104,46 @@ class Settings(BaseSettings):
         if parts.scheme not in {"http", "https"} or not parts.netloc:
             raise ValueError("must be an http(s):// URL")
         return value.rstrip("/")
+
+    @field_validator("webhook_url", "webhook_secret", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("webhook_url", mode="after")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        try:
+            host = parts.hostname
+            _ = parts.port
+        except ValueError as exc:
+            raise ValueError("is not a valid URL") from exc
+        if not host:
+            raise ValueError(
+                f"must be an https:// URL, e.g. https://aftercare.example{WEBHOOK_PATH}"
+            )
+        if parts.scheme != "https" and not (parts.scheme == "http" and host in LOOPBACK_HOSTS):
+            raise ValueError("must be an https:// URL (http:// only for 127.0.0.1 or localhost)")
+        if not parts.path.endswith(WEBHOOK_PATH):
+            raise ValueError(f"must end in {WEBHOOK_PATH}, where the web role receives updates")
+        return value
+
+    @field_validator("webhook_secret", mode="after")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None:
+            if info.data.get("webhook_url") is not None:
+                raise ValueError(
+                    "is required when AFTERCARE_WEBHOOK_URL is set "
+                    "(e.g. from `openssl rand -hex 32`)"
+                )
+            return None
+        if not WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1 to 256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
 
     @field_validator("default_timezone")
     @classmethod

@@ -4,23 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import uvicorn
+from aiogram import Dispatcher
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.bot.app import build_dispatcher, poll, register_commands
+from service.bot.app import (
+    RETRY_SECONDS,
+    build_dispatcher,
+    poll,
+    register_commands,
+    use_polling,
+    use_webhook,
+)
 from service.config import Settings
 from service.content.service import Messaging
 from service.db import session_factory
 from service.errors import AftercareError
+from service.lifecycle import Stopped, nap, unless_stopped
 from service.outbox.sender import Sender
 from service.sandbox.server import SandboxServer
 from service.telegram import SANDBOX_TOKEN, SANDBOX_USERNAME, Telegram
-from service.web.app import create_app
+from service.web.app import TelegramWebhook, create_app
+
+log = logging.getLogger(__name__)
 
 Role = Callable[["Services", asyncio.Event], Awaitable[None]]
 
@@ -57,14 +70,53 @@ async def sandbox(settings: Settings) -> AsyncIterator[SandboxServer | None]:
         await server.stop()
 
 
-async def bot_role(services: Services, stop: asyncio.Event) -> None:
-    bot = services.telegram.bot()
+def _dispatcher(services: Services) -> Dispatcher:
     messaging = Messaging(console_url=services.settings.console_url)
+    return build_dispatcher(session_factory(services.engine), messaging)
+
+
+async def bot_role(services: Services, stop: asyncio.Event) -> None:
+    """Long polling; or, with a webhook URL, set the webhook (the web role receives updates)."""
+    settings = services.settings
+    bot = services.telegram.bot()
+    dispatcher = _dispatcher(services)
+    webhook = settings.webhook_url
     try:
-        await register_commands(bot)
-        await poll(bot, build_dispatcher(session_factory(services.engine), messaging), stop)
+        if webhook is not None:
+            assert settings.webhook_secret is not None  # the settings require it with a URL
+            secret = settings.webhook_secret.get_secret_value()
+            ready = await _at_start(
+                "setWebhook", lambda: use_webhook(bot, dispatcher, webhook, secret), stop
+            )
+        else:  # removes a webhook set before, so that switching back works
+            ready = await _at_start("deleteWebhook", lambda: use_polling(bot), stop)
+        if not ready or not await _at_start("setMyCommands", lambda: register_commands(bot), stop):
+            return
+        if webhook is not None:
+            await stop.wait()  # the updates arrive at the web role
+        else:
+            await poll(bot, dispatcher, stop)
     finally:
         await bot.session.close()
+
+
+async def _at_start(method: str, call: Callable[[], Awaitable[None]], stop: asyncio.Event) -> bool:
+    """A start-up call to Telegram, retried while Telegram (or a sandbox still starting) cannot be
+    reached, like the polling loop's calls. False when asked to stop first."""
+    failures = 0
+    while not stop.is_set():
+        try:
+            await unless_stopped(call(), stop)
+            return True
+        except Stopped:
+            return False
+        except TelegramRetryAfter as exc:
+            await nap(stop, exc.retry_after)
+        except (TelegramNetworkError, TelegramServerError) as exc:
+            failures += 1
+            log.warning("%s failed (%s); retrying", method, type(exc).__name__)
+            await nap(stop, RETRY_SECONDS[min(failures, len(RETRY_SECONDS)) - 1])
+    return False
 
 
 async def worker_role(services: Services, stop: asyncio.Event) -> None:
@@ -93,18 +145,28 @@ async def web_role(services: Services, stop: asyncio.Event) -> None:
             "set AFTERCARE_WEB_HOST / AFTERCARE_WEB_PORT."
         ) from None
     sandbox_url = services.telegram.api_base if settings.uses_sandbox else None
+    webhook: TelegramWebhook | None = None
+    if settings.webhook_url is not None:
+        assert settings.webhook_secret is not None  # the settings require it with a URL
+        webhook = TelegramWebhook(
+            services.telegram.bot(), _dispatcher(services), settings.webhook_secret
+        )
     config = uvicorn.Config(
-        create_app(services.engine, sandbox_url=sandbox_url),
+        create_app(services.engine, sandbox_url=sandbox_url, webhook=webhook),
         log_level="warning",
         access_log=False,
         lifespan="off",
     )
     server = _Server(config)
-    with listener:
-        async with asyncio.TaskGroup() as group:
-            group.create_task(server.serve(sockets=[listener]))
-            await stop.wait()
-            server.should_exit = True
+    try:
+        with listener:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(server.serve(sockets=[listener]))
+                await stop.wait()
+                server.should_exit = True
+    finally:
+        if webhook is not None:
+            await webhook.bot.session.close()
 
 
 ROLES: dict[str, Role] = {"bot": bot_role, "worker": worker_role, "web": web_role}

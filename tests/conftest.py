@@ -28,6 +28,7 @@ from service.db import (
 )
 from service.migrate import upgrade_to_head
 from service.runtime import Services, run_roles
+from service.sandbox import RateLimits
 from service.sandbox.client import SandboxClient
 from service.sandbox.server import SandboxServer
 from service.telegram import SANDBOX_TOKEN, SANDBOX_USERNAME, Telegram
@@ -122,7 +123,11 @@ def settings(tmp_path: Path, database_url: URL) -> Settings:
 @pytest.fixture
 async def sandbox() -> AsyncIterator[SandboxServer]:
     """The local Bot API server, a fresh world per test."""
-    async with SandboxServer(bot_token=SANDBOX_TOKEN, bot_username=SANDBOX_USERNAME) as server:
+    # Telegram's limits, with room for a conversation's bursts: the sender's pacing comes later.
+    limits = RateLimits(per_chat_burst=20)
+    async with SandboxServer(
+        bot_token=SANDBOX_TOKEN, bot_username=SANDBOX_USERNAME, rate_limits=limits
+    ) as server:
         yield server
 
 

@@ -1,4 +1,5 @@
-"""Building the bot role: the Bot client, the Dispatcher and its routers, and the polling loop."""
+"""Building the bot role: the Bot client, the Dispatcher and its routers, and receiving updates
+by long polling or through the web role's webhook."""
 
 from __future__ import annotations
 
@@ -7,17 +8,18 @@ import logging
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import (
+    TelegramBadRequest,
     TelegramConflictError,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import BotCommand
+from aiogram.types import BotCommand, Update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.bot.middlewares import UnitOfWork, is_transient
-from service.bot.routers import fallback, journey, safety, start
+from service.bot.routers import checkins, fallback, journey, onboarding, safety, start
 from service.bot.texts import COMMANDS
 from service.content.service import Messaging
 from service.conversations.storage import PostgresStorage
@@ -27,6 +29,9 @@ from service.lifecycle import Stopped, nap, unless_stopped
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT_SECONDS = 25
+# One delivery at a time, like the polling loop: a person's messages are handled in order.
+WEBHOOK_MAX_CONNECTIONS = 1
+REFUSED_TOKEN = "Telegram refused the bot token (401 Unauthorized): check AFTERCARE_TELEGRAM_TOKEN."
 RETRY_SECONDS = (1, 2, 5, 10, 30)
 
 
@@ -40,6 +45,8 @@ def build_dispatcher(
         safety.build_router(),
         start.build_router(),
         journey.build_router(),
+        onboarding.build_router(),
+        checkins.build_router(),
         fallback.build_router(),
     )
     return dispatcher
@@ -75,9 +82,7 @@ async def poll(bot: Bot, dispatcher: Dispatcher, stop: asyncio.Event) -> None:
         except Stopped:
             return
         except TelegramUnauthorizedError:
-            raise AftercareError(
-                "Telegram refused the bot token (401 Unauthorized): check AFTERCARE_TELEGRAM_TOKEN."
-            ) from None
+            raise AftercareError(REFUSED_TOKEN) from None
         except TelegramConflictError:
             # Another poller on this token, or a webhook is set. Two pollers are safe (an update
             # is recorded once), so this one waits and takes over when the other stops.
@@ -113,6 +118,43 @@ async def poll(bot: Bot, dispatcher: Dispatcher, stop: asyncio.Event) -> None:
                 return
             failures = 0
             offset = update.update_id + 1
+
+
+async def use_webhook(bot: Bot, dispatcher: Dispatcher, url: str, secret: str) -> None:
+    """Have Telegram POST updates to the web role's webhook, keeping those still pending."""
+    try:
+        await bot.set_webhook(
+            url,
+            secret_token=secret,
+            allowed_updates=dispatcher.resolve_used_update_types(),
+            drop_pending_updates=False,
+            max_connections=WEBHOOK_MAX_CONNECTIONS,
+        )
+    except TelegramUnauthorizedError:
+        raise AftercareError(REFUSED_TOKEN) from None
+    except TelegramBadRequest as exc:
+        raise AftercareError(
+            f"Telegram refused the webhook ({exc.message}): check AFTERCARE_WEBHOOK_URL."
+        ) from None
+
+
+async def use_polling(bot: Bot) -> None:
+    """Remove a webhook set before (keeping pending updates), so that ``getUpdates`` works."""
+    try:
+        await bot.delete_webhook(drop_pending_updates=False)
+    except TelegramUnauthorizedError:
+        raise AftercareError(REFUSED_TOKEN) from None
+
+
+async def process_update(bot: Bot, dispatcher: Dispatcher, update: Update) -> None:
+    """Handle one update that came through the webhook, with the polling loop's guarantees.
+
+    Returns once the update's unit of work has committed, or at once when the update was recorded
+    before (a redelivery, skipped); only then may Telegram be told it arrived. A transient
+    database error (``is_transient``) propagates with nothing committed: the caller answers with
+    an error so that Telegram delivers the update again.
+    """
+    await dispatcher.feed_update(bot, update)
 
 
 async def _pause(stop: asyncio.Event, failures: int) -> None:

@@ -11,3 +11,18 @@ class ConsentChoice(CallbackData, prefix="consent"):
 
 class PauseChoice(CallbackData, prefix="pause"):
     days: int
+
+
+class Onboarding(CallbackData, prefix="ob"):
+    step: str  # value, values_done, values_other, skip, tz, window, lang
+    choice: str = ""
+
+
+class DeleteChoice(CallbackData, prefix="delete"):
+    erase: bool
+
+
+class ScaleAnswer(CallbackData, prefix="scale"):
+    checkin_id: int
+    scale: str
+    value: int

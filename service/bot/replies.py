@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clients.models import Client
 from service.outbox.models import Lane
-from service.outbox.service import enqueue
+from service.outbox.service import enqueue, enqueue_call
 from service.staff.models import StaffMember
 
 
@@ -34,4 +34,15 @@ async def reply(
         staff_member_id=to.id if isinstance(to, StaffMember) else None,
         reason=reason,
         template_version_id=template_version_id,
+    )
+
+
+async def answer_button(session: AsyncSession, query: CallbackQuery) -> None:
+    """Stop the button's spinner (through the outbox, like every call to Telegram)."""
+    chat_id = query.message.chat.id if query.message else query.from_user.id
+    await enqueue_call(
+        session,
+        chat_id=chat_id,
+        method="answerCallbackQuery",
+        payload={"callback_query_id": query.id},
     )

@@ -60,10 +60,14 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "consent_first": "Before anything else, please have a look at how this works:",
         "help": (
             "Here is what you can do any time:\n"
+            "/checkin: a check-in now\n"
             "/pause: a break from check-ins\n"
             "/resume: start them again\n"
             "/stop: stop all check-ins (you can come back with /start)\n"
-            "/sos: help right now\n\n"
+            "/sos: help right now\n"
+            "/settings: what matters to you, time zone, time of day, language\n"
+            "/mydata: what is stored about you\n"
+            "/delete: erase your data\n\n"
             "In an emergency, call or text 988, or call 911."
         ),
         "stopped": (
@@ -91,6 +95,61 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         ),
         "edited": "I saw you edited a message. I read the first version; feel free to write again.",
         "too_long": "Thank you for writing all that. I've kept every word for your care team.",
+        "values_ask": (
+            "What matters most to you? Choose as many as you like, then press Done. "
+            "(You can change this any time with /settings.)"
+        ),
+        "values_other": "Something else",
+        "values_done": "Done",
+        "skip": "Skip",
+        "values_own_ask": "What else matters to you? A few words are plenty.",
+        "reason_ask": (
+            "In your own words, why does this change matter to you? Whatever you write stays "
+            "between you and your care team."
+        ),
+        "timezone_ask": "Which time zone are you in? If it isn't here, type your city.",
+        "timezone_unknown": (
+            "I couldn't find that city. Try a nearby larger city, or pick one of the buttons."
+        ),
+        "window_ask": "When is a good time for check-ins? You can also type an hour, like 8 or 19.",
+        "window_morning": "Morning",
+        "window_afternoon": "Afternoon",
+        "window_evening": "Evening",
+        "language_ask": "Which language would you like?",
+        "onboarded": (
+            "All set, {first_name}. Check-ins will come {when}, {timezone} time. "
+            "/settings changes any of this, and /help shows what else you can do."
+        ),
+        "when_morning": "in the morning",
+        "when_afternoon": "in the afternoon",
+        "when_evening": "in the evening",
+        "when_hour": "around {hour}:00",
+        "mydata": (
+            "Here is what is stored about you:\n"
+            "• Name: {first_name} (code {code})\n"
+            "• Language: {lang_name}; time zone: {timezone}; check-ins around {window}\n"
+            "• What matters to you: {values}\n"
+            "• Your own words: {reasons}\n"
+            "• Discharge date: {discharge}; sobriety date: {sobriety}\n"
+            "• Consent: {consent}\n"
+            "• Messages you sent: {inbound}; messages to you: {outbound}\n\n"
+            "Your care team can see this and your replies. /delete erases it."
+        ),
+        "nothing": "none",
+        "delete_ask": (
+            "This erases what you wrote and what is stored about you, and stops all check-ins. "
+            "It can't be undone. Your care team will see that your data was erased."
+        ),
+        "delete_yes": "Yes, erase it",
+        "delete_no": "Keep it",
+        "deleted": (
+            "Your data has been erased and check-ins have stopped. If you ever want to come "
+            "back, your care team can send you a new invite. In a crisis, call or text 988."
+        ),
+        "delete_kept": "Nothing was erased.",
+        "blocked_note": (
+            "Client {code} has blocked the bot, so check-ins no longer reach them. Details: {link}"
+        ),
         "sos_unknown": (
             "If you are in danger, please call 911 now. You can call or text 988, the "
             "Suicide &amp; Crisis Lifeline, any time."
@@ -149,10 +208,14 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "consent_first": "Antes de cualquier cosa, mira cómo funciona esto:",
         "help": (
             "Esto es lo que puedes hacer cuando quieras:\n"
+            "/checkin: un seguimiento ahora\n"
             "/pause: un descanso de los seguimientos\n"
             "/resume: retomarlos\n"
             "/stop: detener todos los seguimientos (vuelves con /start)\n"
-            "/sos: ayuda ahora mismo\n\n"
+            "/sos: ayuda ahora mismo\n"
+            "/settings: lo que te importa, zona horaria, hora del día, idioma\n"
+            "/mydata: lo que se guarda sobre ti\n"
+            "/delete: borrar tus datos\n\n"
             "En una emergencia, llama o envía un texto al 988, o llama al 911."
         ),
         "stopped": (
@@ -180,6 +243,66 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         ),
         "edited": "Vi que editaste un mensaje. Leí la primera versión; puedes escribirme de nuevo.",
         "too_long": "Gracias por escribir todo eso. Guardé cada palabra para tu equipo.",
+        "values_ask": (
+            "¿Qué es lo más importante para ti? Elige todo lo que quieras y luego toca Listo. "
+            "(Puedes cambiarlo cuando quieras con /settings.)"
+        ),
+        "values_other": "Otra cosa",
+        "values_done": "Listo",
+        "skip": "Omitir",
+        "values_own_ask": "¿Qué más es importante para ti? Con unas pocas palabras basta.",
+        "reason_ask": (
+            "Con tus propias palabras, ¿por qué te importa este cambio? Lo que escribas queda "
+            "entre tú y tu equipo de apoyo."
+        ),
+        "timezone_ask": "¿En qué zona horaria estás? Si no aparece, escribe tu ciudad.",
+        "timezone_unknown": (
+            "No encontré esa ciudad. Prueba con una ciudad grande cercana o elige un botón."
+        ),
+        "window_ask": (
+            "¿Cuándo te vienen bien los seguimientos? También puedes escribir una hora, "
+            "como 8 o 19."
+        ),
+        "window_morning": "Mañana",
+        "window_afternoon": "Tarde",
+        "window_evening": "Noche",
+        "language_ask": "¿En qué idioma prefieres?",
+        "onboarded": (
+            "Todo listo, {first_name}. Los seguimientos llegarán {when}, hora de {timezone}. "
+            "/settings cambia cualquier cosa y /help muestra qué más puedes hacer."
+        ),
+        "when_morning": "por la mañana",
+        "when_afternoon": "por la tarde",
+        "when_evening": "por la noche",
+        "when_hour": "hacia las {hour}:00",
+        "mydata": (
+            "Esto es lo que se guarda sobre ti:\n"
+            "• Nombre: {first_name} (código {code})\n"
+            "• Idioma: {lang_name}; zona horaria: {timezone}; seguimientos hacia {window}\n"
+            "• Lo que te importa: {values}\n"
+            "• Tus propias palabras: {reasons}\n"
+            "• Fecha de egreso: {discharge}; fecha de sobriedad: {sobriety}\n"
+            "• Consentimiento: {consent}\n"
+            "• Mensajes que enviaste: {inbound}; mensajes para ti: {outbound}\n\n"
+            "Tu equipo de apoyo puede ver esto y tus respuestas. /delete lo borra."
+        ),
+        "nothing": "nada",
+        "delete_ask": (
+            "Esto borra lo que escribiste y lo que se guarda sobre ti, y detiene los "
+            "seguimientos. No se puede deshacer. Tu equipo verá que tus datos se borraron."
+        ),
+        "delete_yes": "Sí, bórralo",
+        "delete_no": "Mejor no",
+        "deleted": (
+            "Tus datos se borraron y los seguimientos se detuvieron. Si algún día quieres "
+            "volver, tu equipo puede enviarte una nueva invitación. En una crisis, llama o "
+            "envía un texto al 988."
+        ),
+        "delete_kept": "No se borró nada.",
+        "blocked_note": (
+            "El cliente {code} bloqueó el bot, así que los seguimientos ya no le llegan. "
+            "Detalles: {link}"
+        ),
         "sos_unknown": (
             "Si estás en peligro, llama al 911 ahora. Puedes llamar o enviar un texto al 988 "
             "(marca 2 para español) a cualquier hora."
@@ -211,17 +334,52 @@ def text(language: str, key: str, **values: str) -> str:
 
 COMMANDS: Final[dict[str, list[tuple[str, str]]]] = {
     "en": [
+        ("checkin", "A check-in now"),
         ("pause", "A break from check-ins"),
         ("resume", "Start check-ins again"),
         ("stop", "Stop all check-ins"),
         ("sos", "Help right now"),
+        ("settings", "What matters to you, time, language"),
+        ("mydata", "What is stored about you"),
+        ("delete", "Erase your data"),
         ("help", "What I can do"),
     ],
     "es": [
+        ("checkin", "Un seguimiento ahora"),
         ("pause", "Un descanso de los seguimientos"),
         ("resume", "Retomar los seguimientos"),
         ("stop", "Detener todos los seguimientos"),
         ("sos", "Ayuda ahora mismo"),
+        ("settings", "Lo que te importa, hora, idioma"),
+        ("mydata", "Lo que se guarda sobre ti"),
+        ("delete", "Borrar tus datos"),
         ("help", "Lo que puedo hacer"),
     ],
+}
+
+VALUE_BUTTONS: Final[dict[str, dict[str, str]]] = {
+    "en": {
+        "family": "Family",
+        "health": "Health",
+        "work": "Work",
+        "faith": "Faith, spirituality",
+        "friendship": "Friendship",
+        "freedom": "Freedom",
+        "creativity": "Creativity",
+        "learning": "Learning",
+        "nature": "Nature",
+        "helping_others": "Helping others",
+    },
+    "es": {
+        "family": "Familia",
+        "health": "Salud",
+        "work": "Trabajo",
+        "faith": "Fe, espiritualidad",
+        "friendship": "Amistad",
+        "freedom": "Libertad",
+        "creativity": "Creatividad",
+        "learning": "Aprender",
+        "nature": "Naturaleza",
+        "helping_others": "Ayudar a otros",
+    },
 }

@@ -1,21 +1,46 @@
-"""The web role: the status page and health endpoints; the console and the webhook mount here."""
+"""The web role: status page, health endpoints, Telegram's webhook; the console mounts here."""
 
 from __future__ import annotations
 
+import hmac
+import logging
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from service.config import WEBHOOK_PATH
 from service.web.status import database_status, overview
 
+if TYPE_CHECKING:
+    from aiogram import Bot, Dispatcher
+
+log = logging.getLogger(__name__)
+
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "web"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-def create_app(engine: AsyncEngine, *, sandbox_url: str | None = None) -> FastAPI:
-    """The ASGI app. The engine belongs to the caller, who disposes of it."""
+@dataclass(frozen=True)
+class TelegramWebhook:
+    """What the webhook needs: a Bot (updates are bound to it), the dispatcher, the secret.
+    The Bot's session belongs to the caller, who closes it."""
+
+    bot: Bot
+    dispatcher: Dispatcher
+    secret: SecretStr
+
+
+def create_app(
+    engine: AsyncEngine, *, sandbox_url: str | None = None, webhook: TelegramWebhook | None = None
+) -> FastAPI:
+    """The ASGI app. The engine belongs to the caller, who disposes of it. With ``webhook``,
+    Telegram's updates are received at ``POST /telegram/webhook``."""
     app = FastAPI(title="Aftercare", docs_url=None, redoc_url=None, openapi_url=None)
     pages = Jinja2Templates(directory=TEMPLATES)
 
@@ -46,4 +71,43 @@ def create_app(engine: AsyncEngine, *, sandbox_url: str | None = None) -> FastAP
             status_code=503,
         )
 
+    if webhook is not None:
+        _mount_webhook(app, webhook)
     return app
+
+
+def _mount_webhook(app: FastAPI, webhook: TelegramWebhook) -> None:
+    from aiogram.types import Update
+    from pydantic import ValidationError
+
+    from service.bot.app import process_update
+    from service.bot.middlewares import is_transient
+
+    expected = webhook.secret.get_secret_value().encode()
+
+    @app.post(WEBHOOK_PATH)
+    async def telegram_webhook(request: Request) -> JSONResponse:
+        """An update from Telegram: 200 only once it is stored (or was stored before)."""
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, expected):
+            log.warning("webhook request without the right secret token refused")
+            return JSONResponse({"ok": False, "error": "unauthorized"}, status_code=401)
+        try:
+            update = Update.model_validate(await request.json(), context={"bot": webhook.bot})
+        except (ValueError, ValidationError):  # not JSON, or not an Update
+            log.warning("webhook request that is not a Telegram update refused")
+            return JSONResponse({"ok": False, "error": "not an update"}, status_code=400)
+        try:
+            await process_update(webhook.bot, webhook.dispatcher, update)
+        except Exception as exc:
+            # Only the id and the kind of error: the exception's text may quote what was written.
+            if is_transient(exc):
+                log.warning(
+                    "update %s not recorded (%s); Telegram will deliver it again",
+                    update.update_id,
+                    type(exc).__name__,
+                )
+                return JSONResponse({"ok": False, "error": "unavailable"}, status_code=503)
+            log.error("update %s failed (%s)", update.update_id, type(exc).__name__)
+            return JSONResponse({"ok": False, "error": "failed"}, status_code=500)
+        return JSONResponse({"ok": True})

@@ -6,12 +6,10 @@ from aiogram import F, Router
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.bot.consent import ask_consent
 from service.bot.replies import reply
-from service.bot.routers.journey import ask_consent
 from service.bot.texts import language_of, text
 from service.clients.models import Client, ClientState
-
-LONG_TEXT = 2000
 
 
 def build_router() -> Router:
@@ -43,5 +41,3 @@ async def free_text(message: Message, session: AsyncSession, client: Client | No
         await reply(session, message.chat.id, text(_language(message, client), "not_enrolled"))
     elif client.state in {ClientState.invited, ClientState.consent_pending}:
         await ask_consent(session, client, first=True)
-    elif len(message.text or "") > LONG_TEXT:
-        await reply(session, message.chat.id, text(client.language, "too_long"), to=client)

@@ -11,27 +11,34 @@ import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from aiogram import F, Router
+from aiogram.enums import ChatMemberStatus
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    CallbackQuery,
+    ChatMemberUpdated,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from service.audit.models import ActorKind
 from service.audit.service import record_audit
-from service.bot.callbacks import ConsentChoice, PauseChoice
-from service.bot.replies import reply
-from service.bot.texts import language_of, text
-from service.clients.models import Client, ClientState, ConsentDecision, ConsentRecord
+from service.bot.callbacks import DeleteChoice, PauseChoice
+from service.bot.consent import NOT_ENROLLED_YET, enrolled
+from service.bot.replies import answer_button, reply
+from service.bot.texts import VALUE_BUTTONS, language_of, text
+from service.clients.models import Client, ClientState
+from service.clients.privacy import erase, stored_data
 from service.columns import utcnow
-from service.outbox.service import enqueue_call
+from service.content.service import Messaging
+from service.outbox.models import Lane
+from service.staff.models import StaffMember
 
-CONSENT_VERSION = "2026-11-26"
 PAUSE_DAYS = (3, 7, 14, 28)
 STOP_WORDS = frozenset({"stop", "parar", "baja", "alto", "unsubscribe"})
-NOT_ENROLLED_YET = (ClientState.invited, ClientState.consent_pending)
 
 
 def build_router() -> Router:
@@ -42,102 +49,16 @@ def build_router() -> Router:
     router.message.register(help_, Command("help"))
     router.message.register(pause, Command("pause"))
     router.message.register(resume, Command("resume"))
-    router.callback_query.register(consent_choice, ConsentChoice.filter())
     router.callback_query.register(pause_choice, PauseChoice.filter())
+    router.my_chat_member.register(membership_changed)
+    router.message.register(my_data, Command("mydata"))
+    router.message.register(delete, Command("delete"))
+    router.callback_query.register(delete_choice, DeleteChoice.filter())
     return router
 
 
 def is_stop_word(value: str) -> bool:
     return re.sub(r"[\W_]+", "", value).lower() in STOP_WORDS
-
-
-def consent_keyboard(language: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=text(language, "consent_agree"),
-                    callback_data=ConsentChoice(agree=True).pack(),
-                ),
-                InlineKeyboardButton(
-                    text=text(language, "consent_later"),
-                    callback_data=ConsentChoice(agree=False).pack(),
-                ),
-            ]
-        ]
-    )
-
-
-async def ask_consent(session: AsyncSession, client: Client, *, first: bool = False) -> None:
-    assert client.telegram_chat_id is not None
-    if first:
-        await reply(
-            session, client.telegram_chat_id, text(client.language, "consent_first"), to=client
-        )
-    await reply(
-        session,
-        client.telegram_chat_id,
-        text(client.language, "consent"),
-        to=client,
-        keyboard=consent_keyboard(client.language),
-    )
-
-
-async def has_consented(session: AsyncSession, client: Client) -> bool:
-    latest = await session.scalar(
-        sa.select(col(ConsentRecord.decision))
-        .where(col(ConsentRecord.client_id) == client.id)
-        .order_by(col(ConsentRecord.id).desc())
-        .limit(1)
-    )
-    return latest == ConsentDecision.granted
-
-
-async def _enrolled(session: AsyncSession, message: Message, client: Client | None) -> bool:
-    """True for a client who consented; otherwise answer what they need first."""
-    if client is None:
-        assert message.from_user is not None
-        language = language_of(message.from_user.language_code)
-        await reply(session, message.chat.id, text(language, "not_enrolled"))
-        return False
-    if client.state in NOT_ENROLLED_YET:
-        await ask_consent(session, client, first=True)
-        return False
-    return True
-
-
-async def consent_choice(
-    query: CallbackQuery,
-    callback_data: ConsentChoice,
-    session: AsyncSession,
-    client: Client | None,
-) -> None:
-    await _answer(session, query)
-    if client is None or client.id is None or client.telegram_chat_id is None:
-        return
-    decision = ConsentDecision.granted if callback_data.agree else ConsentDecision.declined
-    session.add(
-        ConsentRecord(
-            client_id=client.id,
-            decision=decision,
-            text_version=CONSENT_VERSION,
-            language=client.language,
-        )
-    )
-    await record_audit(session, ActorKind.client, f"consent.{decision.value}", "client", client.id)
-    if callback_data.agree:
-        if client.state in NOT_ENROLLED_YET or client.state == ClientState.opted_out:
-            client.state = ClientState.active
-            client.updated_at = utcnow()
-        key = "consent_given"
-    else:
-        key = "consent_declined"
-    await reply(
-        session,
-        client.telegram_chat_id,
-        text(client.language, key, first_name=client.first_name),
-        to=client,
-    )
 
 
 async def stop(
@@ -169,7 +90,7 @@ async def help_(message: Message, session: AsyncSession, client: Client | None) 
 
 
 async def pause(message: Message, session: AsyncSession, client: Client | None) -> None:
-    if not await _enrolled(session, message, client):
+    if not await enrolled(session, message, client):
         return
     assert client is not None
     language = client.language
@@ -196,7 +117,7 @@ async def pause_choice(
     session: AsyncSession,
     client: Client | None,
 ) -> None:
-    await _answer(session, query)
+    await answer_button(session, query)
     if client is None or client.telegram_chat_id is None or client.state in NOT_ENROLLED_YET:
         return
     if callback_data.days not in PAUSE_DAYS:
@@ -220,7 +141,7 @@ async def pause_choice(
 
 
 async def resume(message: Message, session: AsyncSession, client: Client | None) -> None:
-    if not await _enrolled(session, message, client):
+    if not await enrolled(session, message, client):
         return
     assert client is not None
     if client.state not in {ClientState.paused, ClientState.opted_out}:
@@ -239,12 +160,111 @@ async def resume(message: Message, session: AsyncSession, client: Client | None)
     )
 
 
-async def _answer(session: AsyncSession, query: CallbackQuery) -> None:
-    """Stop the button's spinner (through the outbox, like every call to Telegram)."""
-    chat_id = query.message.chat.id if query.message else query.from_user.id
-    await enqueue_call(
-        session,
-        chat_id=chat_id,
-        method="answerCallbackQuery",
-        payload={"callback_query_id": query.id},
+async def my_data(message: Message, session: AsyncSession, client: Client | None) -> None:
+    if client is None:
+        assert message.from_user is not None
+        language = language_of(message.from_user.language_code)
+        await reply(session, message.chat.id, text(language, "not_enrolled"))
+        return
+    stored = await stored_data(session, client)
+    language = client.language
+    nothing = text(language, "nothing")
+    labels = VALUE_BUTTONS[language]
+    consent = (
+        f"{stored.consent.decision} {stored.consent.recorded_at.date()} "
+        f"(v{stored.consent.text_version})"
+        if stored.consent
+        else nothing
     )
+    start, end = client.checkin_window_start, client.checkin_window_end
+    details = text(
+        language,
+        "mydata",
+        first_name=client.first_name,
+        code=client.code,
+        lang_name={"en": "English", "es": "Español"}[language],
+        timezone=client.timezone,
+        window=f"{start:%H:%M}-{end:%H:%M}",
+        values=", ".join(labels.get(v, v) for v in client.values) or nothing,
+        reasons="; ".join(f"“{words}”" for words in client.reasons.values()) or nothing,
+        discharge=str(client.discharge_date or nothing),
+        sobriety=str(client.sobriety_date or nothing),
+        consent=consent,
+        inbound=str(stored.inbound),
+        outbound=str(stored.outbound),
+    )
+    await reply(session, message.chat.id, details, to=client)
+
+
+async def delete(message: Message, session: AsyncSession, client: Client | None) -> None:
+    if client is None:
+        assert message.from_user is not None
+        language = language_of(message.from_user.language_code)
+        await reply(session, message.chat.id, text(language, "not_enrolled"))
+        return
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=text(client.language, "delete_yes"),
+                    callback_data=DeleteChoice(erase=True).pack(),
+                ),
+                InlineKeyboardButton(
+                    text=text(client.language, "delete_no"),
+                    callback_data=DeleteChoice(erase=False).pack(),
+                ),
+            ]
+        ]
+    )
+    await reply(
+        session, message.chat.id, text(client.language, "delete_ask"), to=client, keyboard=keyboard
+    )
+
+
+async def delete_choice(
+    query: CallbackQuery,
+    callback_data: DeleteChoice,
+    session: AsyncSession,
+    client: Client | None,
+    state: FSMContext,
+) -> None:
+    await answer_button(session, query)
+    if client is None or client.telegram_chat_id is None:
+        return
+    chat_id, language = client.telegram_chat_id, client.language
+    if not callback_data.erase:
+        await reply(session, chat_id, text(language, "delete_kept"), to=client)
+        return
+    await state.clear()
+    await erase(session, client, utcnow())
+    await reply(session, chat_id, text(language, "deleted"))  # linked to no one: nothing is left
+
+
+async def membership_changed(
+    event: ChatMemberUpdated,
+    session: AsyncSession,
+    client: Client | None,
+    messaging: Messaging,
+) -> None:
+    """The client blocked (or unblocked) the bot: mark them unreachable and tell the coordinator."""
+    if client is None or event.chat.type != "private":
+        return
+    blocked = event.new_chat_member.status == ChatMemberStatus.KICKED
+    now = utcnow()
+    if not blocked:
+        client.unreachable_since = None
+        await record_audit(session, ActorKind.client, "client.unblocked_bot", "client", client.id)
+        return
+    client.unreachable_since = now
+    await record_audit(session, ActorKind.client, "client.blocked_bot", "client", client.id)
+    coordinator = (
+        await session.get(StaffMember, client.coordinator_id) if client.coordinator_id else None
+    )
+    if coordinator is not None and coordinator.telegram_chat_id:
+        note = text(
+            coordinator.language,
+            "blocked_note",
+            code=client.code,
+            link=f"{messaging.console_url}/clients/{client.id}",
+        )
+        await reply(session, coordinator.telegram_chat_id, note, to=coordinator, lane=Lane.alert)

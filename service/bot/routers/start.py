@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.audit.models import ActorKind
 from service.audit.service import record_audit
-from service.bot.routers.journey import ask_consent, has_consented
+from service.bot.consent import ask_consent, has_consented
 from service.bot.texts import ROLE_NAMES, language_of, text
 from service.clients.invites import redeem_invite
 from service.clients.models import Client, ClientState

@@ -1,0 +1,137 @@
+"""Check-in conversations in the chat: /checkin asks a 0-10 question with buttons, the answer gets
+a follow-up that fits it, and anything an enrolled client writes gets a tailored answer within
+seconds (an affirmation or a reflection of what matters to them), linked to the check-in."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.bot.callbacks import ScaleAnswer
+from service.bot.consent import NOT_ENROLLED_YET, enrolled
+from service.bot.replies import answer_button, reply
+from service.bot.texts import text
+from service.checkins.models import Checkin
+from service.checkins.service import (
+    SCALE_MAX,
+    answer_words,
+    open_scale_checkin,
+    record_scale,
+)
+from service.clients.models import Client, ClientState
+from service.columns import utcnow
+from service.content.service import Composed, Messaging
+from service.conversations.models import InboundMessage
+
+SCALES = ("mood", "craving", "confidence")
+LONG_TEXT = 2000  # more than a check-in answer: acknowledged, kept for the care team
+
+
+def build_router() -> Router:
+    router = Router(name="checkins")
+    router.message.filter(F.chat.type == "private")
+    router.message.register(checkin_now, Command("checkin"))
+    router.callback_query.register(scale_answer, ScaleAnswer.filter())
+    router.message.register(words, F.text, ~F.text.startswith("/"), is_answerable)
+    return router
+
+
+def scale_keyboard(checkin_id: int, scale: str) -> InlineKeyboardMarkup:
+    buttons = [
+        InlineKeyboardButton(
+            text=str(value),
+            callback_data=ScaleAnswer(checkin_id=checkin_id, scale=scale, value=value).pack(),
+        )
+        for value in range(SCALE_MAX + 1)
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=[buttons[:6], buttons[6:]])
+
+
+async def _send(
+    session: AsyncSession,
+    client: Client,
+    composed: Composed,
+    keyboard: InlineKeyboardMarkup | None = None,
+) -> None:
+    assert client.telegram_chat_id is not None
+    await reply(
+        session,
+        client.telegram_chat_id,
+        composed.text,
+        to=client,
+        keyboard=keyboard,
+        reason=composed.reason,
+        template_version_id=composed.template_version_id,
+    )
+
+
+async def checkin_now(
+    message: Message, session: AsyncSession, client: Client | None, messaging: Messaging
+) -> None:
+    if not await enrolled(session, message, client):
+        return
+    assert client is not None
+    now = utcnow()
+    scale = SCALES[now.toordinal() % len(SCALES)]  # a different question from day to day
+    opened = await open_scale_checkin(session, client, messaging, now, scale=scale)
+    if opened is None:
+        return
+    checkin, composed = opened
+    assert checkin.id is not None
+    await _send(session, client, composed, keyboard=scale_keyboard(checkin.id, scale))
+
+
+async def scale_answer(
+    query: CallbackQuery,
+    callback_data: ScaleAnswer,
+    session: AsyncSession,
+    client: Client | None,
+    messaging: Messaging,
+) -> None:
+    await answer_button(session, query)
+    if client is None or callback_data.scale not in SCALES:
+        return
+    if not 0 <= callback_data.value <= SCALE_MAX:
+        return
+    checkin = await session.get(Checkin, callback_data.checkin_id)
+    if checkin is None or checkin.client_id != client.id:
+        return
+    composed = await record_scale(
+        session,
+        client,
+        checkin,
+        messaging,
+        utcnow(),
+        scale=callback_data.scale,
+        value=callback_data.value,
+    )
+    if composed is not None:
+        await _send(session, client, composed)
+
+
+async def words(
+    message: Message,
+    session: AsyncSession,
+    inbound: InboundMessage,
+    client: Client | None,
+    messaging: Messaging,
+) -> None:
+    """Whatever an enrolled client writes is answered."""
+    assert client is not None and client.telegram_chat_id is not None
+    if len(message.text or "") > LONG_TEXT:
+        await reply(session, client.telegram_chat_id, text(client.language, "too_long"), to=client)
+        return
+    answer = await answer_words(session, client, messaging, utcnow(), replies=inbound.id or 0)
+    if answer is None:
+        return
+    if answer.checkin is not None:
+        inbound.checkin_id = answer.checkin.id
+    await _send(session, client, answer.composed)
+
+
+def is_answerable(message: Message, client: Client | None) -> bool:
+    """A consented client (others are for the fallback: consent first, or how to enrol)."""
+    del message
+    return client is not None and client.state not in {*NOT_ENROLLED_YET, ClientState.erased}

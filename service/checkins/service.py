@@ -1,0 +1,126 @@
+"""Check-ins as conversations: ask, take the answer, answer back. Shared by /checkin and, with the
+scheduling work, by the planner. Replies are linked to the check-in they answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from service.checkins.models import Checkin, CheckinKind, CheckinStatus
+from service.clients.models import Client
+from service.content.library import Category
+from service.content.service import Composed, Messaging, compose
+from service.content.tailoring import Moment
+
+OPEN_HOURS = 24  # a reply within this time answers the latest check-in
+SCALE_MAX = 10
+
+
+def band(scale: str, value: int) -> str:
+    """low (0-3), middle (4-6) or high (7-10), as the follow-up templates are written."""
+    del scale  # the bands are the same for every scale; the templates know what each means
+    return "low" if value <= 3 else "middle" if value <= 6 else "high"
+
+
+def local_now(client: Client, now: datetime) -> datetime:
+    return now.astimezone(ZoneInfo(client.timezone))
+
+
+async def open_scale_checkin(
+    session: AsyncSession,
+    client: Client,
+    messaging: Messaging,
+    now: datetime,
+    *,
+    scale: str = "mood",
+    kind: CheckinKind = CheckinKind.on_request,
+) -> tuple[Checkin, Composed] | None:
+    """A check-in that asks for a 0-10 rating; the caller adds the buttons and sends it."""
+    assert client.id is not None
+    today = local_now(client, now).date()
+    composed = await compose(
+        session,
+        client,
+        Moment(Category.scale_question, today, {"scale": scale}),
+        now,
+        messaging.renderer,
+        library=messaging.library,
+    )
+    if composed is None:
+        return None
+    checkin = Checkin(
+        client_id=client.id,
+        kind=kind,
+        status=CheckinStatus.sent,
+        local_date=today,
+        scheduled_for=now,
+        sent_at=now,
+        template_version_id=composed.template_version_id,
+    )
+    session.add(checkin)
+    await session.flush()
+    return checkin, composed
+
+
+async def record_scale(
+    session: AsyncSession,
+    client: Client,
+    checkin: Checkin,
+    messaging: Messaging,
+    now: datetime,
+    *,
+    scale: str,
+    value: int,
+) -> Composed | None:
+    """Keep a rating and compose the follow-up that fits it."""
+    checkin.answers = {**checkin.answers, scale: value}
+    checkin.status = CheckinStatus.answered
+    checkin.answered_at = now
+    moment = Moment(
+        Category.scale_followup,
+        local_now(client, now).date(),
+        {"scale": scale, "band": band(scale, value)},
+    )
+    return await compose(
+        session, client, moment, now, messaging.renderer, library=messaging.library
+    )
+
+
+async def latest_open(session: AsyncSession, client: Client, now: datetime) -> Checkin | None:
+    return await session.scalar(
+        sa.select(Checkin)
+        .where(
+            col(Checkin.client_id) == client.id,
+            col(Checkin.sent_at) >= now - timedelta(hours=OPEN_HOURS),
+        )
+        .order_by(col(Checkin.sent_at).desc())
+        .limit(1)
+    )
+
+
+@dataclass(frozen=True)
+class Answer:
+    composed: Composed
+    checkin: Checkin | None
+
+
+async def answer_words(
+    session: AsyncSession, client: Client, messaging: Messaging, now: datetime, *, replies: int
+) -> Answer | None:
+    """Answer what a client wrote: an affirmation or a reflection of what matters to them,
+    alternating, tailored to their values; linked to the check-in it replies to, if any."""
+    checkin = await latest_open(session, client, now)
+    if checkin is not None and checkin.status == CheckinStatus.sent:
+        checkin.status = CheckinStatus.answered
+        checkin.answered_at = now
+    category = Category.values_reflection if client.values and replies % 2 else Category.affirmation
+    moment = Moment(category, local_now(client, now).date())
+    composed = await compose(
+        session, client, moment, now, messaging.renderer, library=messaging.library
+    )
+    return Answer(composed, checkin) if composed is not None else None
