@@ -54,7 +54,7 @@ def parser() -> argparse.ArgumentParser:
     )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("run", help="run every role in one process (and the sandbox if no token)")
-    commands.add_parser("bot", help="receive updates from Telegram (long polling)")
+    commands.add_parser("bot", help="receive updates from Telegram (long polling, or the webhook)")
     commands.add_parser("worker", help="deliver the outbox to Telegram")
     commands.add_parser("web", help="serve the web console and the health checks")
     sandbox = commands.add_parser(

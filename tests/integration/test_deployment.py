@@ -150,7 +150,10 @@ def test_no_secret_is_written_into_the_compose_file() -> None:
     for name, service in SERVICES.items():
         for key, value in environment(service).items():
             if any(word in key for word in ("TOKEN", "PASSWORD", "SECRET")):
-                assert REQUIRED_VARIABLE.fullmatch(value), f"{name}: {key} must be ${{VAR:?...}}"
+                # Required (${VAR:?...}), or optional with nothing written in (${VAR:-}).
+                assert REQUIRED_VARIABLE.fullmatch(value) or value == f"${{{key}:-}}", (
+                    f"{name}: {key} must be ${{VAR:?...}} or ${{VAR:-}}"
+                )
 
     postgres = environment(SERVICES["postgres"])
     password = REQUIRED_VARIABLE.fullmatch(postgres["POSTGRES_PASSWORD"])

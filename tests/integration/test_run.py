@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 
 import httpx
@@ -84,7 +85,8 @@ async def test_run_comes_up_with_nothing_configured_and_enrols_a_client(data_dir
             [welcome] = await telegram.wait_for_messages(3001, 1, timeout=10)
         assert "Hi Sam" in welcome["text"]
     finally:
-        service.send_signal(signal.SIGTERM)
+        with suppress(ProcessLookupError):
+            service.send_signal(signal.SIGTERM)
         async with asyncio.timeout(30):
             printed, _ = await service.communicate()
     output = printed.decode()
@@ -127,7 +129,8 @@ async def test_the_roles_run_as_separate_processes(data_dir: Path, database_url:
         assert "usa el enlace de invitación" in answer["text"]
     finally:
         for role in roles:
-            role.send_signal(signal.SIGTERM)
+            with suppress(ProcessLookupError):  # one that already stopped
+                role.send_signal(signal.SIGTERM)
         async with asyncio.timeout(30):
             outputs = [(await role.communicate())[0].decode() for role in roles]
     for role, output in zip(roles, outputs, strict=True):
