@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -11,6 +14,7 @@ from sqlmodel import col
 from service.clients.invites import invite_client
 from service.clients.models import Client
 from service.columns import utcnow
+from service.runtime import Services, run_roles
 from service.sandbox.client import JSON, SandboxClient
 
 PERSON = 4242
@@ -87,3 +91,15 @@ async def client_of(sessions: async_sessionmaker[AsyncSession], person: int = PE
         )
     assert client is not None
     return client
+
+
+@asynccontextmanager
+async def service_running(services: Services) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    roles = asyncio.get_running_loop().create_task(run_roles(services, ["bot", "worker"], stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        async with asyncio.timeout(10):
+            await roles

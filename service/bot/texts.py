@@ -147,6 +147,7 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
             "back, your care team can send you a new invite. In a crisis, call or text 988."
         ),
         "delete_kept": "Nothing was erased.",
+        "erased_note": "Client {code} asked for their data to be erased, and it was: {link}",
         "blocked_note": (
             "Client {code} has blocked the bot, so check-ins no longer reach them. Details: {link}"
         ),
@@ -299,6 +300,7 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
             "envía un texto al 988."
         ),
         "delete_kept": "No se borró nada.",
+        "erased_note": "El cliente {code} pidió borrar sus datos y se borraron: {link}",
         "blocked_note": (
             "El cliente {code} bloqueó el bot, así que los seguimientos ya no le llegan. "
             "Detalles: {link}"

@@ -7,16 +7,19 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from service.checkins.models import Checkin, CheckinStatus
 from service.clients.models import Client
+from service.config import Settings
 from service.conversations.models import InboundMessage
 from service.outbox.models import OutboxMessage
 from service.runtime import Services
 from service.sandbox.client import SandboxClient
-from tests.people import Chat, enrol
+from service.sandbox.server import SandboxServer
+from service.telegram import SANDBOX_TOKEN, Telegram
+from tests.people import Chat, enrol, service_running
 
 
 async def _values(sessions: async_sessionmaker[AsyncSession], values: list[str]) -> None:
@@ -84,3 +87,26 @@ async def test_a_checkin_asks_a_scale_and_follows_up_on_the_answer(
         ).all()
     assert {reason["category"] for reason in answers} == {"affirmation", "values_reflection"}
     assert {reason.get("value") for reason in answers} - {None} == {"work"}
+
+
+async def test_a_restart_in_the_middle_of_a_checkin_loses_nothing(
+    settings: Settings,
+    engine: AsyncEngine,
+    sandbox: SandboxServer,
+    telegram: SandboxClient,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    services = Services(settings, engine, Telegram(SANDBOX_TOKEN, sandbox.base_url))
+    async with service_running(services):
+        chat = await enrol(telegram, sessions)
+        await chat.send("/checkin")
+        question = await chat.says()
+    async with service_running(services):  # the service was restarted before the answer
+        await chat.press(question, "2")
+        follow_up = await chat.says()
+    assert follow_up["text"]
+    async with sessions() as session:
+        checkin = await session.scalar(sa.select(Checkin))
+    assert checkin is not None
+    assert checkin.status == CheckinStatus.answered
+    assert list(checkin.answers.values()) == [2]

@@ -4,8 +4,6 @@ with /settings, and surviving a restart of the service in the middle."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import time
 
 import pytest
@@ -13,23 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.clients.models import ClientState
 from service.config import Settings
-from service.runtime import Services, run_roles
+from service.runtime import Services
 from service.sandbox.client import SandboxClient
 from service.sandbox.server import SandboxServer
 from service.telegram import SANDBOX_TOKEN, Telegram
-from tests.people import PERSON, client_of, enrol
-
-
-@asynccontextmanager
-async def service_running(services: Services) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    roles = asyncio.get_running_loop().create_task(run_roles(services, ["bot", "worker"], stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        async with asyncio.timeout(10):
-            await roles
+from tests.people import PERSON, client_of, enrol, service_running
 
 
 async def test_onboarding_in_spanish_with_a_typed_city_and_hour(

@@ -223,10 +223,12 @@ async def delete(message: Message, session: AsyncSession, client: Client | None)
 
 async def delete_choice(
     query: CallbackQuery,
+    *,
     callback_data: DeleteChoice,
     session: AsyncSession,
     client: Client | None,
     state: FSMContext,
+    messaging: Messaging,
 ) -> None:
     await answer_button(session, query)
     if client is None or client.telegram_chat_id is None:
@@ -238,6 +240,7 @@ async def delete_choice(
     await state.clear()
     await erase(session, client, utcnow())
     await reply(session, chat_id, text(language, "deleted"))  # linked to no one: nothing is left
+    await tell_coordinator(session, client, messaging, "erased_note")
 
 
 async def membership_changed(
@@ -257,14 +260,17 @@ async def membership_changed(
         return
     client.unreachable_since = now
     await record_audit(session, ActorKind.client, "client.blocked_bot", "client", client.id)
+    await tell_coordinator(session, client, messaging, "blocked_note")
+
+
+async def tell_coordinator(
+    session: AsyncSession, client: Client, messaging: Messaging, key: str
+) -> None:
+    """A short note to the client's coordinator in Telegram: the client's code and a link."""
     coordinator = (
         await session.get(StaffMember, client.coordinator_id) if client.coordinator_id else None
     )
-    if coordinator is not None and coordinator.telegram_chat_id:
-        note = text(
-            coordinator.language,
-            "blocked_note",
-            code=client.code,
-            link=f"{messaging.console_url}/clients/{client.id}",
-        )
+    if coordinator is not None and coordinator.active and coordinator.telegram_chat_id:
+        link = f"{messaging.console_url}/clients/{client.id}"
+        note = text(coordinator.language, key, code=client.code, link=link)
         await reply(session, coordinator.telegram_chat_id, note, to=coordinator, lane=Lane.alert)
