@@ -100,7 +100,8 @@ async def test_crisis_words_get_the_crisis_response_in_every_state(
         )
         await session.commit()
     chat = await enrol(telegram, sessions, coordinator_id=staff.subject_id, onboard=False)
-    assert "911" in (await _crisis_answer(chat))["text"]  # in the middle of onboarding
+    answer = (await _crisis_answer(chat))["text"]  # in the middle of onboarding
+    assert "911" in answer and "988" in answer
     await chat.send("/pause")
     await chat.press(await chat.says(), "1 week")
     assert "paused until" in (await chat.says())["text"]
