@@ -147,6 +147,11 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
             "back, your care team can send you a new invite. In a crisis, call or text 988."
         ),
         "delete_kept": "Nothing was erased.",
+        "staff_help": (
+            "You're on the care team. Alerts about your clients arrive in this chat, each with "
+            "the client's code, how urgent it is, the reason and a link to the console, never "
+            "their name or words. Open the link to see more and to act on it."
+        ),
         "erased_note": "Client {code} asked for their data to be erased, and it was: {link}",
         "blocked_note": (
             "Client {code} has blocked the bot, so check-ins no longer reach them. Details: {link}"
@@ -300,6 +305,11 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
             "envía un texto al 988."
         ),
         "delete_kept": "No se borró nada.",
+        "staff_help": (
+            "Eres parte del equipo de cuidado. Las alertas sobre tus clientes llegan a este chat, "
+            "cada una con el código del cliente, su urgencia, el motivo y un enlace a la consola, "
+            "nunca su nombre ni sus palabras. Abre el enlace para ver más y actuar."
+        ),
         "erased_note": "El cliente {code} pidió borrar sus datos y se borraron: {link}",
         "blocked_note": (
             "El cliente {code} bloqueó el bot, así que los seguimientos ya no le llegan. "
@@ -333,6 +343,11 @@ def text(language: str, key: str, **values: str) -> str:
     escaped = {name: escape(value, quote=False) for name, value in values.items()}
     return TEXTS[language_of(language)][key].format(**escaped)
 
+
+STAFF_COMMANDS: Final[dict[str, list[tuple[str, str]]]] = {
+    "en": [("help", "How alerts reach you")],
+    "es": [("help", "Cómo te llegan las alertas")],
+}
 
 COMMANDS: Final[dict[str, list[tuple[str, str]]]] = {
     "en": [

@@ -31,25 +31,37 @@ def local_now(client: Client, now: datetime) -> datetime:
     return now.astimezone(ZoneInfo(client.timezone))
 
 
-async def open_scale_checkin(
+QUESTIONS = ("open", "mood", "open", "craving", "open", "confidence")  # "open" or a 0-10 scale
+
+
+async def next_question(session: AsyncSession, client: Client) -> str:
+    """Open questions and the three scales in turn, so check-ins don't repeat their shape."""
+    asked = await session.scalar(
+        sa.select(sa.func.count()).where(col(Checkin.client_id) == client.id)
+    )
+    return QUESTIONS[(asked or 0) % len(QUESTIONS)]
+
+
+async def open_checkin(
     session: AsyncSession,
     client: Client,
     messaging: Messaging,
     now: datetime,
     *,
-    scale: str = "mood",
+    question: str,
     kind: CheckinKind = CheckinKind.on_request,
 ) -> tuple[Checkin, Composed] | None:
-    """A check-in that asks for a 0-10 rating; the caller adds the buttons and sends it."""
+    """A check-in asking an open question, or a 0-10 rating (``question`` names the scale; the
+    caller adds the buttons), ready to send."""
     assert client.id is not None
     today = local_now(client, now).date()
+    moment = (
+        Moment(Category.checkin_opener, today)
+        if question == "open"
+        else Moment(Category.scale_question, today, {"scale": question})
+    )
     composed = await compose(
-        session,
-        client,
-        Moment(Category.scale_question, today, {"scale": scale}),
-        now,
-        messaging.renderer,
-        library=messaging.library,
+        session, client, moment, now, messaging.renderer, library=messaging.library
     )
     if composed is None:
         return None

@@ -24,6 +24,7 @@ from aiogram.methods import (
     EditMessageReplyMarkup,
     EditMessageText,
     SendMessage,
+    SetMyCommands,
     TelegramMethod,
 )
 from aiogram.types import Message
@@ -42,6 +43,7 @@ METHODS: dict[str, type[TelegramMethod[Any]]] = {
     "editMessageText": EditMessageText,
     "editMessageReplyMarkup": EditMessageReplyMarkup,
     "answerCallbackQuery": AnswerCallbackQuery,
+    "setMyCommands": SetMyCommands,
 }
 MAX_ATTEMPTS = 8
 IDLE_POLL_SECONDS = 1.0

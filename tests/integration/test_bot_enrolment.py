@@ -118,6 +118,12 @@ async def test_a_staff_invite_links_a_coordinator_in_telegram(
     await telegram.send_text(77, "/start")
     replies = await telegram.wait_for_messages(77, 2)
     assert all("linked as a care coordinator" in reply["text"] for reply in replies)
+    await telegram.send_text(77, "/help")
+    [*_, staff_help] = await telegram.wait_for_messages(77, 3)
+    assert "Alerts about your clients arrive in this chat" in staff_help["text"]
+    menus = {str(entry.get("scope")): entry for entry in await telegram.commands()}
+    staff_menu = next(entry for scope, entry in menus.items() if "77" in scope)
+    assert [c["command"] for c in staff_menu["commands"]] == ["help"]
     async with sessions() as session:
         member = await session.get(StaffMember, issued.subject_id)
         assert member is not None

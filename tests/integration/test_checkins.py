@@ -39,7 +39,11 @@ async def test_a_checkin_asks_a_scale_and_follows_up_on_the_answer(
 ) -> None:
     chat: Chat = await enrol(telegram, sessions, language=language)
     await _values(sessions, ["work"])
-    await chat.send("/checkin")
+    await chat.send("/checkin")  # the first asks an open question
+    opener = await chat.says()
+    assert opener["reply_markup"] is None
+    assert opener["text"].rstrip().endswith("?")
+    await chat.send("/checkin")  # the next, a 0-10 scale
     question = await chat.says()
     rows = question["reply_markup"]["inline_keyboard"]
     assert [b["text"] for row in rows for b in row] == [str(n) for n in range(11)]
@@ -47,7 +51,7 @@ async def test_a_checkin_asks_a_scale_and_follows_up_on_the_answer(
     await chat.press(question, "9")
     follow_up = await chat.says()
     async with sessions() as session:
-        checkin = await session.scalar(sa.select(Checkin))
+        checkin = await session.scalar(sa.select(Checkin).order_by(col(Checkin.id).desc()))
         assert checkin is not None
         assert checkin.status == CheckinStatus.answered
         [(scale, value)] = checkin.answers.items()
@@ -100,13 +104,15 @@ async def test_a_restart_in_the_middle_of_a_checkin_loses_nothing(
     async with service_running(services):
         chat = await enrol(telegram, sessions)
         await chat.send("/checkin")
+        await chat.send("Fine, thanks")  # answers the open question
+        await chat.says(2)
+        await chat.send("/checkin")
         question = await chat.says()
     async with service_running(services):  # the service was restarted before the answer
         await chat.press(question, "2")
         follow_up = await chat.says()
     assert follow_up["text"]
     async with sessions() as session:
-        checkin = await session.scalar(sa.select(Checkin))
-    assert checkin is not None
-    assert checkin.status == CheckinStatus.answered
-    assert list(checkin.answers.values()) == [2]
+        checkins = (await session.scalars(sa.select(Checkin).order_by(col(Checkin.id)))).all()
+    assert [c.status for c in checkins] == [CheckinStatus.answered] * 2
+    assert [list(c.answers.values()) for c in checkins] == [[], [2]]

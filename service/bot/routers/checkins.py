@@ -17,7 +17,8 @@ from service.checkins.models import Checkin
 from service.checkins.service import (
     SCALE_MAX,
     answer_words,
-    open_scale_checkin,
+    next_question,
+    open_checkin,
     record_scale,
 )
 from service.clients.models import Client, ClientState
@@ -73,14 +74,14 @@ async def checkin_now(
     if not await enrolled(session, message, client):
         return
     assert client is not None
-    now = utcnow()
-    scale = SCALES[now.toordinal() % len(SCALES)]  # a different question from day to day
-    opened = await open_scale_checkin(session, client, messaging, now, scale=scale)
+    question = await next_question(session, client)
+    opened = await open_checkin(session, client, messaging, utcnow(), question=question)
     if opened is None:
         return
     checkin, composed = opened
     assert checkin.id is not None
-    await _send(session, client, composed, keyboard=scale_keyboard(checkin.id, scale))
+    keyboard = None if question == "open" else scale_keyboard(checkin.id, question)
+    await _send(session, client, composed, keyboard=keyboard)
 
 
 async def scale_answer(

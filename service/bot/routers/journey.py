@@ -83,8 +83,13 @@ async def stop(
     )
 
 
-async def help_(message: Message, session: AsyncSession, client: Client | None) -> None:
+async def help_(
+    message: Message, session: AsyncSession, client: Client | None, staff: StaffMember | None
+) -> None:
     assert message.from_user is not None
+    if staff is not None and client is None:
+        await reply(session, message.chat.id, text(staff.language, "staff_help"), to=staff)
+        return
     language = client.language if client else language_of(message.from_user.language_code)
     await reply(session, message.chat.id, text(language, "help"), to=client)
 

@@ -10,14 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.audit.models import ActorKind
 from service.audit.service import record_audit
 from service.bot.consent import ask_consent, has_consented
-from service.bot.texts import ROLE_NAMES, language_of, text
+from service.bot.texts import ROLE_NAMES, STAFF_COMMANDS, language_of, text
 from service.clients.invites import redeem_invite
 from service.clients.models import Client, ClientState
 from service.columns import utcnow
 from service.conversations.models import InboundMessage
 from service.errors import InviteExpired, InviteNotFound, InviteUsed, LinkConflict
 from service.outbox.models import Lane
-from service.outbox.service import enqueue
+from service.outbox.service import enqueue, enqueue_call
 from service.staff.models import StaffMember
 
 INVITE_ERRORS: dict[type[Exception], str] = {
@@ -85,6 +85,16 @@ async def _greet(
         role = ROLE_NAMES[subject.language][subject.role]
         reply = text(subject.language, "linked_staff", name=subject.name, role=role)
         await _reply(session, message, reply, staff_member_id=subject.id)
+        commands = [
+            {"command": name, "description": about}
+            for name, about in STAFF_COMMANDS[language_of(subject.language)]
+        ]
+        await enqueue_call(  # the staff menu in this chat, instead of the alumni's
+            session,
+            chat_id=message.chat.id,
+            method="setMyCommands",
+            payload={"commands": commands, "scope": {"type": "chat", "chat_id": message.chat.id}},
+        )
     elif subject.state in {ClientState.invited, ClientState.consent_pending}:
         if not again:
             greeting = text(subject.language, "linked_client", first_name=subject.first_name)
