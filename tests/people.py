@@ -11,11 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from service.clients.invites import invite_client
+from service.clients.invites import invite_client, invite_staff, redeem_invite
 from service.clients.models import Client
 from service.columns import utcnow
 from service.runtime import Services, run_roles
 from service.sandbox.client import JSON, SandboxClient
+from service.staff.models import StaffRole
 
 PERSON = 4242
 COORDINATOR = 777
@@ -103,3 +104,19 @@ async def service_running(services: Services) -> AsyncIterator[None]:
         stop.set()
         async with asyncio.timeout(10):
             await roles
+
+
+async def link_coordinator(
+    telegram: SandboxClient, sessions: async_sessionmaker[AsyncSession]
+) -> int:
+    """A coordinator whose Telegram account is linked (as chat COORDINATOR); their staff id."""
+    await telegram.ensure_user(COORDINATOR, "Dana")
+    async with sessions() as session:
+        staff = await invite_staff(
+            session, name="Dana", role=StaffRole.coordinator, ttl=timedelta(days=1), now=utcnow()
+        )
+        await redeem_invite(
+            session, staff.token, telegram_user_id=COORDINATOR, chat_id=COORDINATOR, now=utcnow()
+        )
+        await session.commit()
+    return staff.subject_id

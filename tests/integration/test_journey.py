@@ -13,15 +13,14 @@ from sqlmodel import col
 
 from service.alerts.models import Alert, AlertStatus
 from service.audit.models import AuditEntry
-from service.clients.invites import invite_client, invite_staff, redeem_invite
+from service.clients.invites import invite_client
 from service.clients.models import Client, ClientState, ConsentDecision, ConsentRecord
 from service.columns import utcnow
 from service.conversations.models import InboundMessage
 from service.outbox.models import Lane, OutboxMessage
 from service.runtime import Services
 from service.sandbox.client import JSON, SandboxClient
-from service.staff.models import StaffRole
-from tests.people import COORDINATOR, PERSON, Chat, client_of, enrol
+from tests.people import COORDINATOR, PERSON, Chat, client_of, enrol, link_coordinator
 
 
 @pytest.mark.parametrize(("language", "thanks"), [("en", "Thank you, Kai"), ("es", "Gracias, Kai")])
@@ -90,16 +89,8 @@ async def test_crisis_words_get_the_crisis_response_in_every_state(
     await telegram.ensure_user(9001, "Stranger")
     assert "911" in (await _crisis_answer(Chat(telegram, 9001)))["text"]  # not even enrolled
 
-    await telegram.ensure_user(COORDINATOR, "Dana")
-    async with sessions() as session:
-        staff = await invite_staff(
-            session, name="Dana", role=StaffRole.coordinator, ttl=timedelta(days=1), now=utcnow()
-        )
-        await redeem_invite(
-            session, staff.token, telegram_user_id=COORDINATOR, chat_id=COORDINATOR, now=utcnow()
-        )
-        await session.commit()
-    chat = await enrol(telegram, sessions, coordinator_id=staff.subject_id, onboard=False)
+    coordinator_id = await link_coordinator(telegram, sessions)
+    chat = await enrol(telegram, sessions, coordinator_id=coordinator_id, onboard=False)
     answer = (await _crisis_answer(chat))["text"]  # in the middle of onboarding
     assert "911" in answer and "988" in answer
     await chat.send("/pause")
@@ -250,16 +241,8 @@ async def test_mydata_shows_what_is_stored_and_delete_erases_it_after_confirmati
 async def test_blocking_the_bot_marks_the_client_unreachable_and_tells_the_coordinator(
     bot_service: Services, telegram: SandboxClient, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    await telegram.ensure_user(COORDINATOR, "Dana")
-    async with sessions() as session:
-        staff = await invite_staff(
-            session, name="Dana", role=StaffRole.coordinator, ttl=timedelta(days=1), now=utcnow()
-        )
-        await redeem_invite(
-            session, staff.token, telegram_user_id=COORDINATOR, chat_id=COORDINATOR, now=utcnow()
-        )
-        await session.commit()
-    await enrol(telegram, sessions, coordinator_id=staff.subject_id)
+    coordinator_id = await link_coordinator(telegram, sessions)
+    await enrol(telegram, sessions, coordinator_id=coordinator_id)
     await telegram.block(PERSON)
     [note] = await telegram.wait_for_messages(COORDINATOR, 1)
     client = await client_of(sessions)
