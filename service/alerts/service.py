@@ -50,6 +50,17 @@ REASONS = {
     },
 }
 
+SEVERITIES = {
+    "en": {severity: severity.value for severity in Severity},
+    "es": {
+        Severity.critical: "crítica",
+        Severity.high: "alta",
+        Severity.medium: "media",
+        Severity.low: "baja",
+        Severity.info: "informativa",
+    },
+}
+
 
 async def raise_alert(
     session: AsyncSession,
@@ -125,7 +136,7 @@ def _staff_text(
     language = coordinator.language if coordinator.language in REASONS else "en"
     context = {
         "client_code": client.code,
-        "severity": str(alert.severity),
+        "severity": SEVERITIES[language][Severity(alert.severity)],
         "alert_reason": REASONS[language][SignalKind(alert.kind)],
         "console_link": f"{messaging.console_url.rstrip('/')}/alerts/{alert.id}",
     }

@@ -20,6 +20,7 @@ from service.conversations.models import InboundMessage
 from service.outbox.models import Lane, OutboxMessage
 from service.runtime import Services
 from service.sandbox.client import JSON, SandboxClient
+from service.staff.models import StaffMember
 from tests.people import COORDINATOR, PERSON, Chat, client_of, enrol, link_coordinator
 
 
@@ -254,3 +255,20 @@ async def test_blocking_the_bot_marks_the_client_unreachable_and_tells_the_coord
             break
         await asyncio.sleep(0.05)
     assert (await client_of(sessions)).unreachable_since is None
+
+
+async def test_a_spanish_speaking_coordinator_reads_the_alert_in_spanish(
+    bot_service: Services, telegram: SandboxClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    coordinator_id = await link_coordinator(telegram, sessions)
+    async with sessions() as session:
+        staff = await session.get(StaffMember, coordinator_id)
+        assert staff is not None
+        staff.language = "es"
+        await session.commit()
+    chat = await enrol(telegram, sessions, coordinator_id=coordinator_id)
+    await chat.send("/sos")
+    await chat.says()
+    [alert] = await telegram.wait_for_messages(COORDINATOR, 1)
+    assert "crítica" in alert["text"] and "usó /sos" in alert["text"]
+    assert "critical" not in alert["text"]
