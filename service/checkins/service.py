@@ -21,9 +21,9 @@ OPEN_HOURS = 24  # a reply within this time answers the latest check-in
 SCALE_MAX = 10
 
 
-def band(scale: str, value: int) -> str:
-    """low (0-3), middle (4-6) or high (7-10), as the follow-up templates are written."""
-    del scale  # the bands are the same for every scale; the templates know what each means
+def band(value: int) -> str:
+    """low (0-3), middle (4-6) or high (7-10) of any scale; each follow-up template knows what
+    its band means for its scale (high craving is hard, high confidence is good)."""
     return "low" if value <= 3 else "middle" if value <= 6 else "high"
 
 
@@ -96,7 +96,7 @@ async def record_scale(
     moment = Moment(
         Category.scale_followup,
         local_now(client, now).date(),
-        {"scale": scale, "band": band(scale, value)},
+        {"scale": scale, "band": band(value)},
     )
     return await compose(
         session, client, moment, now, messaging.renderer, library=messaging.library
