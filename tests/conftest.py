@@ -6,7 +6,6 @@ server listens on 127.0.0.1:5432), else an embedded one under ``var/test``.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -27,11 +26,12 @@ from service.db import (
     start_embedded_postgres,
 )
 from service.migrate import upgrade_to_head
-from service.runtime import Services, run_roles
+from service.runtime import Services
 from service.sandbox import RateLimits
 from service.sandbox.client import SandboxClient
 from service.sandbox.server import SandboxServer
 from service.telegram import SANDBOX_TOKEN, SANDBOX_USERNAME, Telegram
+from tests.people import service_running
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -139,14 +139,13 @@ async def telegram(sandbox: SandboxServer) -> AsyncIterator[SandboxClient]:
 
 
 @pytest.fixture
-async def bot_service(
-    settings: Settings, engine: AsyncEngine, sandbox: SandboxServer
-) -> AsyncIterator[Services]:
+def services(settings: Settings, engine: AsyncEngine, sandbox: SandboxServer) -> Services:
+    """What the roles run on: this test's settings and database, and the sandbox Bot API."""
+    return Services(settings, engine, Telegram(SANDBOX_TOKEN, sandbox.base_url))
+
+
+@pytest.fixture
+async def bot_service(services: Services) -> AsyncIterator[Services]:
     """The bot and worker roles running against the sandbox and this test's database."""
-    services = Services(settings, engine, Telegram(SANDBOX_TOKEN, sandbox.base_url))
-    stop = asyncio.Event()
-    roles = asyncio.get_running_loop().create_task(run_roles(services, ["bot", "worker"], stop))
-    yield services
-    stop.set()
-    async with asyncio.timeout(10):
-        await roles
+    async with service_running(services):
+        yield services

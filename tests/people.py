@@ -95,15 +95,18 @@ async def client_of(sessions: async_sessionmaker[AsyncSession], person: int = PE
 
 
 @asynccontextmanager
-async def service_running(services: Services) -> AsyncIterator[None]:
+async def service_running(
+    services: Services, roles: tuple[str, ...] = ("bot", "worker")
+) -> AsyncIterator[None]:
+    """The roles running in this event loop until the block ends (a restart is two blocks)."""
     stop = asyncio.Event()
-    roles = asyncio.get_running_loop().create_task(run_roles(services, ["bot", "worker"], stop))
+    running = asyncio.get_running_loop().create_task(run_roles(services, roles, stop))
     try:
         yield
     finally:
         stop.set()
         async with asyncio.timeout(10):
-            await roles
+            await running
 
 
 async def link_coordinator(

@@ -7,18 +7,15 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from service.checkins.models import Checkin, CheckinStatus
 from service.clients.models import Client
-from service.config import Settings
 from service.conversations.models import InboundMessage
 from service.outbox.models import OutboxMessage
 from service.runtime import Services
 from service.sandbox.client import SandboxClient
-from service.sandbox.server import SandboxServer
-from service.telegram import SANDBOX_TOKEN, Telegram
 from tests.people import Chat, enrol, service_running
 
 
@@ -94,13 +91,10 @@ async def test_a_checkin_asks_a_scale_and_follows_up_on_the_answer(
 
 
 async def test_a_restart_in_the_middle_of_a_checkin_loses_nothing(
-    settings: Settings,
-    engine: AsyncEngine,
-    sandbox: SandboxServer,
+    services: Services,
     telegram: SandboxClient,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    services = Services(settings, engine, Telegram(SANDBOX_TOKEN, sandbox.base_url))
     async with service_running(services):
         chat = await enrol(telegram, sessions)
         await chat.send("/checkin")

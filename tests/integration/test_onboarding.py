@@ -3,29 +3,23 @@ with /settings, and surviving a restart of the service in the middle."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import time
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.clients.models import ClientState
-from service.config import Settings
 from service.runtime import Services
 from service.sandbox.client import SandboxClient
-from service.sandbox.server import SandboxServer
-from service.telegram import SANDBOX_TOKEN, Telegram
 from tests.people import PERSON, client_of, enrol, service_running
+from tests.waiting import eventually
 
 
 async def test_onboarding_in_spanish_with_a_typed_city_and_hour(
-    settings: Settings,
-    engine: AsyncEngine,
-    sandbox: SandboxServer,
+    services: Services,
     telegram: SandboxClient,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    services = Services(settings, engine, Telegram(SANDBOX_TOKEN, sandbox.base_url))
     async with service_running(services):
         chat = await enrol(telegram, sessions, language="es", onboard=False)
         values = await telegram.wait_for_messages(PERSON, chat.seen)
@@ -34,10 +28,12 @@ async def test_onboarding_in_spanish_with_a_typed_city_and_hour(
         await chat.press(question, "Familia")
         await chat.press(question, "Naturaleza")
         await chat.press(question, "Familia")  # changed their mind
-        await asyncio.sleep(0.3)
-        shown = (await telegram.sent_messages(PERSON))[-1]["reply_markup"]["inline_keyboard"]
-        labels = [button["text"] for row in shown for button in row]
-        assert "✓ Naturaleza" in labels and "Familia" in labels
+
+        async def ticked() -> list[str]:
+            shown = (await telegram.sent_messages(PERSON))[-1]["reply_markup"]["inline_keyboard"]
+            return [button["text"] for row in shown for button in row if "✓" in button["text"]]
+
+        await eventually(ticked, ["✓ Naturaleza"])  # the keyboard shows what is chosen
 
     # The service restarts in the middle of onboarding: the choices so far are kept.
     async with service_running(services):

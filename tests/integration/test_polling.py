@@ -6,16 +6,16 @@ import asyncio
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.bot.app import build_dispatcher, poll
-from service.config import Settings
 from service.conversations.models import InboundMessage
 from service.errors import AftercareError
-from service.runtime import Services, run_roles
+from service.runtime import Services
 from service.sandbox.client import SandboxClient
 from service.sandbox.server import SandboxServer
-from service.telegram import SANDBOX_TOKEN, Telegram
+from service.telegram import Telegram
+from tests.people import service_running
 
 
 async def test_a_refused_token_stops_the_bot_role_with_a_clear_error(
@@ -31,18 +31,12 @@ async def test_a_refused_token_stops_the_bot_role_with_a_clear_error(
 
 
 async def test_two_bot_processes_answer_each_message_once(
-    settings: Settings,
-    engine: AsyncEngine,
-    sandbox: SandboxServer,
+    services: Services,
     telegram: SandboxClient,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    services = Services(settings, engine, Telegram(SANDBOX_TOKEN, sandbox.base_url))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    roles = loop.create_task(run_roles(services, ["bot", "bot", "worker"], stop))
-    try:
-        people = range(5000, 5012)
+    people = range(5000, 5012)
+    async with service_running(services, ("bot", "bot", "worker")):
         for person in people:
             await telegram.ensure_user(person, f"P{person}")
             await telegram.send_text(person, "/start")
@@ -54,10 +48,6 @@ async def test_two_bot_processes_answer_each_message_once(
             assert len(await telegram.sent_messages(person)) == 1
         polls = await telegram.calls("getUpdates")
         assert any(call["status"] == 409 for call in polls)  # they did get in each other's way
-    finally:
-        stop.set()
-        async with asyncio.timeout(10):
-            await roles
     async with sessions() as session:
         count = await session.scalar(sa.select(sa.func.count()).select_from(InboundMessage))
     assert count == len(people)

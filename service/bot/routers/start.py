@@ -10,14 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.audit.models import ActorKind
 from service.audit.service import record_audit
 from service.bot.consent import ask_consent, has_consented
+from service.bot.replies import reply
 from service.bot.texts import ROLE_NAMES, STAFF_COMMANDS, language_of, text
 from service.clients.invites import redeem_invite
 from service.clients.models import Client, ClientState
 from service.columns import utcnow
 from service.conversations.models import InboundMessage
 from service.errors import InviteExpired, InviteNotFound, InviteUsed, LinkConflict
-from service.outbox.models import Lane
-from service.outbox.service import enqueue, enqueue_call
+from service.outbox.service import enqueue_call
 from service.staff.models import StaffMember
 
 INVITE_ERRORS: dict[type[Exception], str] = {
@@ -57,7 +57,7 @@ async def start_with_invite(
                 now=utcnow(),
             )
     except (InviteNotFound, InviteUsed, InviteExpired, LinkConflict) as exc:
-        await _reply(session, message, text(language, INVITE_ERRORS[type(exc)]))
+        await reply(session, message.chat.id, text(language, INVITE_ERRORS[type(exc)]))
         return
     if isinstance(redeemed.subject, Client):
         inbound.client_id = redeemed.subject.id
@@ -73,7 +73,7 @@ async def start_without_invite(
     subject = client or staff
     if subject is None:
         language = language_of(message.from_user.language_code)
-        await _reply(session, message, text(language, "no_invite"))
+        await reply(session, message.chat.id, text(language, "no_invite"))
     else:
         await _greet(session, message, subject, again=True)
 
@@ -83,8 +83,8 @@ async def _greet(
 ) -> None:
     if isinstance(subject, StaffMember):
         role = ROLE_NAMES[subject.language][subject.role]
-        reply = text(subject.language, "linked_staff", name=subject.name, role=role)
-        await _reply(session, message, reply, staff_member_id=subject.id)
+        linked = text(subject.language, "linked_staff", name=subject.name, role=role)
+        await reply(session, message.chat.id, linked, to=subject)
         commands = [
             {"command": name, "description": about}
             for name, about in STAFF_COMMANDS[language_of(subject.language)]
@@ -98,7 +98,7 @@ async def _greet(
     elif subject.state in {ClientState.invited, ClientState.consent_pending}:
         if not again:
             greeting = text(subject.language, "linked_client", first_name=subject.first_name)
-            await _reply(session, message, greeting, client_id=subject.id)
+            await reply(session, message.chat.id, greeting, to=subject)
         await ask_consent(session, subject, first=again)
     elif subject.state == ClientState.opted_out and not await has_consented(session, subject):
         await ask_consent(session, subject)
@@ -108,22 +108,4 @@ async def _greet(
             subject.updated_at = utcnow()
             await record_audit(session, ActorKind.client, "client.returned", "client", subject.id)
         greeting = text(subject.language, "welcome_back", first_name=subject.first_name)
-        await _reply(session, message, greeting, client_id=subject.id)
-
-
-async def _reply(
-    session: AsyncSession,
-    message: Message,
-    reply: str,
-    *,
-    client_id: int | None = None,
-    staff_member_id: int | None = None,
-) -> None:
-    await enqueue(
-        session,
-        chat_id=message.chat.id,
-        text=reply,
-        lane=Lane.reply,
-        client_id=client_id,
-        staff_member_id=staff_member_id,
-    )
+        await reply(session, message.chat.id, greeting, to=subject)
