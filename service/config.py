@@ -59,6 +59,24 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level (logs never contain message text)."
     )
+    send_per_second: float = Field(
+        default=30,
+        ge=0,
+        description="Messages per second the sender allows itself overall (0: no limit; raise it "
+        "for paid broadcasts).",
+    )
+    send_per_chat_per_second: float = Field(
+        default=1, ge=0, description="Messages per second to one chat (0: no limit)."
+    )
+    send_per_group_per_minute: int = Field(
+        default=20, ge=0, description="Messages per minute to one group chat (0: no limit)."
+    )
+    tick_seconds: float = Field(
+        default=15,
+        gt=0,
+        le=3600,
+        description="How often a worker plans due check-ins, follow-ups and milestones.",
+    )
     webhook_url: str | None = Field(
         default=None,
         description="Public https URL of the web role's /telegram/webhook. Unset: long polling.",

@@ -6,7 +6,7 @@ from sqlmodel import SQLModel
 
 from service.alerts.models import Alert, AlertEvent
 from service.audit.models import AuditEntry
-from service.checkins.models import Checkin
+from service.checkins.models import CadenceChange, Checkin
 from service.clients.models import Client, ConsentRecord, Invite, Program
 from service.content.models import Template, TemplateVersion
 from service.conversations.models import ConversationState, InboundMessage
@@ -20,6 +20,7 @@ __all__ = [
     "Alert",
     "AlertEvent",
     "AuditEntry",
+    "CadenceChange",
     "Checkin",
     "Client",
     "ConsentRecord",

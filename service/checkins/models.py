@@ -6,6 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from service.columns import created_at, enum_text, json_object, timestamp
@@ -17,9 +18,17 @@ class CheckinKind(StrEnum):
     weekly = "weekly"  # the structured, BAM-informed one
     affirmation = "affirmation"
     self_efficacy = "self_efficacy"
+    values_reflection = "values_reflection"
+    change_talk = "change_talk"
     milestone = "milestone"
     follow_up = "follow_up"
     on_request = "on_request"  # the client asked with /checkin
+
+
+# The planner's touches: at most one of these per client and local date (a unique index).
+SCHEDULED_KINDS = tuple(
+    kind for kind in CheckinKind if kind not in {CheckinKind.follow_up, CheckinKind.on_request}
+)
 
 
 class CheckinStatus(StrEnum):
@@ -32,6 +41,22 @@ class CheckinStatus(StrEnum):
 
 class Checkin(SQLModel, table=True):
     __tablename__ = "checkins"
+    __table_args__ = (
+        sa.Index(
+            "uq_checkins_one_touch_a_day",
+            "client_id",
+            "local_date",
+            unique=True,
+            postgresql_where=sa.text(
+                "kind IN (" + ", ".join(f"'{kind}'" for kind in SCHEDULED_KINDS) + ")"
+            ),
+        ),
+        sa.Index(
+            "ix_checkins_awaiting_reply",
+            "sent_at",
+            postgresql_where=sa.text("status = 'sent'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     client_id: int = Field(foreign_key="clients.id", ondelete="CASCADE", index=True)
@@ -46,4 +71,21 @@ class Checkin(SQLModel, table=True):
         default=None, foreign_key="template_versions.id", ondelete="SET NULL"
     )
     answers: dict[str, Any] = json_object()  # scale name -> value, for one-tap questions
+    created_at: datetime = created_at()
+
+
+class CadenceChange(SQLModel, table=True):
+    """Why a client's cadence changed: the planner adapting it, or a coordinator overriding it."""
+
+    __tablename__ = "cadence_changes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="clients.id", ondelete="CASCADE", index=True)
+    mode_from: str = Field(max_length=20)
+    mode_to: str = Field(max_length=20)
+    until: date | None = None
+    reason: dict[str, Any] = json_object()  # the rule and the facts that triggered it
+    staff_member_id: int | None = Field(
+        default=None, foreign_key="staff_members.id", ondelete="SET NULL"
+    )
     created_at: datetime = created_at()

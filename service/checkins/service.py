@@ -79,6 +79,17 @@ async def open_checkin(
     return checkin, composed
 
 
+def mark_answered(client: Client, checkin: Checkin, now: datetime) -> None:
+    """The client answered ``checkin``: it counts toward a steady run and ends a run of misses.
+    Only the first answer to a check-in counts."""
+    if checkin.status == CheckinStatus.answered:
+        return
+    checkin.status = CheckinStatus.answered
+    checkin.answered_at = now
+    client.answered_in_row += 1
+    client.missed_in_row = 0
+
+
 async def record_scale(
     session: AsyncSession,
     client: Client,
@@ -91,8 +102,7 @@ async def record_scale(
 ) -> Composed | None:
     """Keep a rating and compose the follow-up that fits it."""
     checkin.answers = {**checkin.answers, scale: value}
-    checkin.status = CheckinStatus.answered
-    checkin.answered_at = now
+    mark_answered(client, checkin, now)
     moment = Moment(
         Category.scale_followup,
         local_now(client, now).date(),
@@ -127,9 +137,8 @@ async def answer_words(
     """Answer what a client wrote: an affirmation or a reflection of what matters to them,
     alternating, tailored to their values; linked to the check-in it replies to, if any."""
     checkin = await latest_open(session, client, now)
-    if checkin is not None and checkin.status == CheckinStatus.sent:
-        checkin.status = CheckinStatus.answered
-        checkin.answered_at = now
+    if checkin is not None and checkin.status in {CheckinStatus.sent, CheckinStatus.missed}:
+        mark_answered(client, checkin, now)
     category = Category.values_reflection if client.values and replies % 2 else Category.affirmation
     moment = Moment(category, local_now(client, now).date())
     composed = await compose(

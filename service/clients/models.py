@@ -30,8 +30,17 @@ class StageOfChange(StrEnum):
     maintenance = "maintenance"
 
 
+class CadenceMode(StrEnum):
+    """How a client's program cadence is adapted to how they are doing."""
+
+    normal = "normal"
+    intensive = "intensive"  # after a relapse, a craving spike or missed replies: daily check-ins
+    steady = "steady"  # a run of answered check-ins and no risk: the next, sparser phase's days
+
+
 class Program(SQLModel, table=True):
-    """A continuing-care program: the cadence of contact, relative to discharge."""
+    """A continuing-care program: the cadence of contact, relative to discharge
+    (``service.checkins.cadence.Cadence`` as data)."""
 
     __tablename__ = "programs"
 
@@ -72,7 +81,13 @@ class Client(SQLModel, table=True):
     coordinator_id: int | None = Field(
         default=None, foreign_key="staff_members.id", ondelete="SET NULL", index=True
     )
+    cadence_mode: CadenceMode = enum_text(CadenceMode, CadenceMode.normal)
+    cadence_mode_until: date | None = None  # the client's date the mode lapses
     next_checkin_at: datetime | None = timestamp(index=True)
+    last_touch_on: date | None = None  # the client's date of the last scheduled touch
+    touches: int = Field(default=0)  # scheduled touches so far: turns the program's mix
+    missed_in_row: int = Field(default=0)
+    answered_in_row: int = Field(default=0)
     paused_until: datetime | None = timestamp()
     unreachable_since: datetime | None = timestamp()  # the client blocked the bot
     created_at: datetime = created_at()
