@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
-from service.checkins.cadence import moment_on
+from service.checkins.cadence import DEFAULT, Cadence, Person, Touch, moment_for, touch_on
 from service.content.compose import ClientFacts, client_context
 from service.content.library import Source
 from service.content.rendering import Renderer
 from service.content.tailoring import Heard, Profile, choose
+
+WEEKLY = {
+    "en": "The weekly check-in: cravings, confidence, support and progress, one tap each.",
+    "es": "El chequeo semanal: antojos, confianza, apoyo y progreso, un toque cada uno.",
+}
 
 
 @dataclass(frozen=True)
@@ -33,16 +38,28 @@ def preview(
     days: int,
     history: Sequence[Heard] = (),
     renderer: Renderer | None = None,
+    cadence: Cadence = DEFAULT,
+    person: Person | None = None,
 ) -> list[Planned]:
+    """The touches of the next ``days`` days from ``start``, as the planner would choose them
+    (check-ins shown by their opener; the weekly check-in by its themes)."""
     renderer = renderer or Renderer()
     bodies = {(source.meta.id, source.meta.language): source.body for source in library}
     metas = [source.meta for source in library]
     heard = list(history)
+    person = person or Person(profile.client_id, "UTC", (time(9), time(12)), discharge_date)
+    person = replace(person, discharge_date=discharge_date, sobriety_date=facts.sobriety_date)
     planned: list[Planned] = []
+    touches = 0  # the mix turns on its own touches, not on milestones
     for offset in range(days):
         on = start + timedelta(days=offset)
-        moment = moment_on(discharge_date, facts.sobriety_date, on, len(planned))
+        touch = touch_on(cadence, person, on, touches)
+        if touch is None:
+            continue
+        touches += touch != Touch.milestone
+        moment = moment_for(touch, on, facts.sobriety_date, "open")
         if moment is None:
+            planned.append(Planned(on, touch.value, "", WEEKLY[profile.language], {}))
             continue
         today = replace(profile, days_since_discharge=(on - discharge_date).days)
         choice = choose(metas, today, moment, heard)
