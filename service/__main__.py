@@ -11,6 +11,7 @@ from contextlib import nullcontext
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from service.checkins import cli as cadence_cli
 from service.config import Settings, load_settings
 from service.content import cli as content_cli
 from service.errors import AftercareError
@@ -55,7 +56,7 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("run", help="run every role in one process (and the sandbox if no token)")
     commands.add_parser("bot", help="receive updates from Telegram (long polling, or the webhook)")
-    commands.add_parser("worker", help="deliver the outbox to Telegram")
+    commands.add_parser("worker", help="plan check-ins and deliver the outbox to Telegram")
     commands.add_parser("web", help="serve the web console and the health checks")
     sandbox = commands.add_parser(
         "sandbox",
@@ -80,6 +81,7 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="upgrade the database schema to the latest migration")
 
     content_cli.add_parser(commands)
+    cadence_cli.add_parser(commands)
 
     invite = commands.add_parser("invite", help="create a single-use invite link")
     kinds = invite.add_subparsers(dest="kind", required=True, metavar="KIND")
@@ -176,26 +178,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         configure_logging(settings.log_level)
-        if args.command == "templates" and args.action == "check":
-            return content_cli.check(args.paths)
-        if args.command == "templates":
-            return asyncio.run(content_cli.preview(settings, args))
-        if args.command == "invite":
-            asyncio.run(_invite(settings, args))
-        elif args.command == "sandbox" and args.action == "chat":
-            from service.sandbox.chat import run as chat
-
-            url = args.url or f"http://127.0.0.1:{settings.sandbox_port}"
-            return chat(url, args.user, args.name, args.lang)
-        elif args.command == "migrate":
-            asyncio.run(_migrate(settings))
-        else:
-            asyncio.run(_serve(settings, args.command))
+        return _dispatch(settings, args)
     except AftercareError as exc:
         print(f"aftercare: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
+    if args.command == "templates" and args.action == "check":
+        return content_cli.check(args.paths)
+    if args.command == "templates":
+        return asyncio.run(content_cli.preview(settings, args))
+    if args.command in {"programs", "cadence"}:
+        return asyncio.run(cadence_cli.run(settings, args))
+    if args.command == "sandbox" and args.action == "chat":
+        from service.sandbox.chat import run as chat
+
+        url = args.url or f"http://127.0.0.1:{settings.sandbox_port}"
+        return chat(url, args.user, args.name, args.lang)
+    if args.command == "invite":
+        asyncio.run(_invite(settings, args))
+    elif args.command == "migrate":
+        asyncio.run(_migrate(settings))
+    else:
+        asyncio.run(_serve(settings, args.command))
     return 0
 
 

@@ -103,8 +103,10 @@ async def database(settings: Settings, *, migrate: bool) -> AsyncIterator[AsyncE
     async with connected(await resolve_database_url(settings)) as engine:
         if migrate:
             await upgrade_to_head(engine)
+            from service.checkins.programs import seed_programs
             from service.content.service import seed_library
 
+            await seed_programs(engine)
             report = await seed_library(engine)
             log.info(
                 "message library: %s new, %s updated, %s unchanged, %s kept as edited",

@@ -36,3 +36,7 @@ class InviteExpired(InviteError):
 
 class LinkConflict(AftercareError):
     """This account or record is linked to someone else already."""
+
+
+class InvalidCadence(AftercareError):
+    """The cadence is not valid."""

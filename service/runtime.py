@@ -23,13 +23,16 @@ from service.bot.app import (
     use_polling,
     use_webhook,
 )
+from service.checkins.planner import Planner
 from service.config import Settings
 from service.content.service import Messaging
 from service.db import session_factory
 from service.errors import AftercareError
 from service.lifecycle import Stopped, nap, unless_stopped
+from service.outbox.pacing import SendLimits
 from service.outbox.sender import Sender
 from service.sandbox.server import SandboxServer
+from service.scheduler import Ticker, ticks
 from service.telegram import SANDBOX_TOKEN, SANDBOX_USERNAME, Telegram
 from service.web.app import TelegramWebhook, create_app
 
@@ -120,9 +123,24 @@ async def _at_start(method: str, call: Callable[[], Awaitable[None]], stop: asyn
 
 
 async def worker_role(services: Services, stop: asyncio.Event) -> None:
+    """The ticks that plan touches, follow-ups and resumed pauses, and the sender (active in
+    one worker per bot token, standing by in the others)."""
+    settings = services.settings
     bot = services.telegram.bot()
+    sessions = session_factory(services.engine)
+    messaging = Messaging(console_url=settings.console_url)
+    planner = Planner(sessions, messaging)
+    sender = Sender(
+        bot,
+        services.engine,
+        sessions,
+        limits=SendLimits.from_settings(settings),
+        messaging=messaging,
+    )
     try:
-        await Sender(bot, services.engine, session_factory(services.engine)).run(stop)
+        async with asyncio.TaskGroup() as group:
+            group.create_task(Ticker(ticks(planner, plan_every=settings.tick_seconds)).run(stop))
+            group.create_task(sender.run(stop))
     finally:
         await bot.session.close()
 

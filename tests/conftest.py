@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from service.checkins.programs import seed_programs
 from service.config import Settings, load_settings
 from service.content.service import seed_library
 from service.db import (
@@ -60,6 +61,7 @@ async def template_database(pg_admin_url: URL) -> AsyncIterator[str]:
     engine = create_engine(pg_admin_url.set(database=name))
     try:
         await upgrade_to_head(engine)
+        await seed_programs(engine)
         await seed_library(engine)
     finally:
         await engine.dispose()
@@ -115,8 +117,14 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: URL) -> Settings:
+    """This test's database. No per-chat pacing: conversations would wait a second a message
+    (the sandbox still enforces Telegram's limits, and tests/integration/test_sender.py tests
+    pacing itself); the planner ticks once as the worker starts, then not within a test."""
     return load_settings(
-        database_url=database_url.render_as_string(hide_password=False), data_dir=tmp_path
+        database_url=database_url.render_as_string(hide_password=False),
+        data_dir=tmp_path,
+        send_per_chat_per_second=0,
+        tick_seconds=3600,
     )
 
 

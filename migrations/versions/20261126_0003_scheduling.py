@@ -99,12 +99,33 @@ def upgrade() -> None:
     op.add_column(
         "clients", sa.Column("answered_in_row", sa.Integer(), server_default="0", nullable=False)
     )
+    op.drop_index("ix_clients_next_checkin_at", table_name="clients")  # ix_clients_due serves
+    op.create_index(
+        "ix_clients_due",
+        "clients",
+        [sa.text("next_checkin_at NULLS FIRST")],
+        unique=False,
+        postgresql_where=sa.text("state = 'active'"),
+    )
+    op.drop_index("ix_outbox_messages_client_id", table_name="outbox_messages")
+    op.create_index(
+        "ix_outbox_messages_client_history",
+        "outbox_messages",
+        ["client_id", "created_at"],
+        unique=False,
+    )
     # The defaults only fill the rows already there; the application sets these columns.
     for column in ("cadence_mode", "touches", "missed_in_row", "answered_in_row"):
         op.alter_column("clients", column, server_default=None)
 
 
 def downgrade() -> None:
+    op.create_index("ix_clients_next_checkin_at", "clients", ["next_checkin_at"], unique=False)
+    op.drop_index("ix_outbox_messages_client_history", table_name="outbox_messages")
+    op.create_index("ix_outbox_messages_client_id", "outbox_messages", ["client_id"], unique=False)
+    op.drop_index(
+        "ix_clients_due", table_name="clients", postgresql_where=sa.text("state = 'active'")
+    )
     op.drop_column("clients", "answered_in_row")
     op.drop_column("clients", "missed_in_row")
     op.drop_column("clients", "touches")

@@ -19,7 +19,14 @@ import statistics
 import time
 from datetime import UTC, date, datetime, timedelta
 
-from inbound_roundtrip import RESULTS, fresh_database, machine, peak_rss_mib, percentile
+from inbound_roundtrip import (
+    RESULTS,
+    drop_database,
+    fresh_database,
+    machine,
+    peak_rss_mib,
+    percentile,
+)
 
 from service.clients.models import Client
 from service.content.library import VALUES, Category
@@ -92,6 +99,7 @@ async def main(clients: int, rounds: int, *, cached: bool) -> dict[str, object]:
             }
         )
     await engine.dispose()
+    await drop_database(url)
     return {
         "benchmark": "compose",
         "library": "cached" if cached else "read for every message",

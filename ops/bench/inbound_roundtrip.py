@@ -87,8 +87,11 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def fresh_database() -> tuple[str, str]:
-    """A new, migrated database; returns its URL and the server's PostgreSQL version."""
-    configured = os.environ.get("AFTERCARE_TEST_DATABASE_URL")
+    """A new, migrated database on AFTERCARE_TEST_DATABASE_URL's server, else on
+    AFTERCARE_DATABASE_URL's, else an embedded one; its URL and the server's version."""
+    configured = os.environ.get("AFTERCARE_TEST_DATABASE_URL") or os.environ.get(
+        "AFTERCARE_DATABASE_URL"
+    )
     if configured:
         admin = asyncpg_url(configured)
     else:
@@ -110,6 +113,16 @@ async def fresh_database() -> tuple[str, str]:
     finally:
         await engine.dispose()
     return url.render_as_string(hide_password=False), str(version)
+
+
+async def drop_database(url: str) -> None:
+    """Remove a benchmark's database: each run makes its own."""
+    database = asyncpg_url(url)
+    conn = await asyncpg.connect(**_asyncpg_params(database.set(database="postgres")))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{database.database}" WITH (FORCE)')
+    finally:
+        await conn.close()
 
 
 async def one_round(
@@ -172,6 +185,7 @@ async def main(people_count: int, rounds: int) -> dict[str, object]:
             process.terminate()
         for process in (*roles, sandbox):
             await process.wait()
+        await drop_database(database_url)
     return {
         "benchmark": "inbound_roundtrip",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.alerts.models import Alert, AlertEvent, AlertEventKind, AlertStatus
+from service.bot.texts import text as bot_text
 from service.clients.models import Client
 from service.content.library import Category, Meta
 from service.content.service import Messaging
@@ -142,3 +143,25 @@ def _staff_text(
     }
     body = messaging.library.published(choice.meta).source.body
     return messaging.renderer.render(body, context).text
+
+
+async def tell_coordinator(
+    session: AsyncSession, client: Client, messaging: Messaging, key: str
+) -> None:
+    """A short note to the client's coordinator in Telegram: the client's code and a link.
+
+    Here rather than with the bot's handlers because the sender, which finds out that a client
+    blocked the bot when Telegram answers 403, tells the coordinator too.
+    """
+    coordinator = (
+        await session.get(StaffMember, client.coordinator_id) if client.coordinator_id else None
+    )
+    if coordinator is not None and coordinator.active and coordinator.telegram_chat_id:
+        link = f"{messaging.console_url}/clients/{client.id}"
+        await enqueue(
+            session,
+            chat_id=coordinator.telegram_chat_id,
+            text=bot_text(coordinator.language, key, code=client.code, link=link),
+            lane=Lane.alert,
+            staff_member_id=coordinator.id,
+        )

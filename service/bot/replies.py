@@ -7,6 +7,7 @@ from typing import Any
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.bot.callbacks import Keyboard
 from service.clients.models import Client
 from service.outbox.models import Lane
 from service.outbox.service import enqueue, enqueue_call
@@ -20,7 +21,7 @@ async def reply(
     *,
     to: Client | StaffMember | None = None,
     lane: Lane = Lane.reply,
-    keyboard: InlineKeyboardMarkup | None = None,
+    keyboard: InlineKeyboardMarkup | Keyboard | None = None,
     reason: dict[str, Any] | None = None,
     template_version_id: int | None = None,
 ) -> None:
@@ -29,7 +30,11 @@ async def reply(
         chat_id=chat_id,
         text=text,
         lane=lane,
-        reply_markup=keyboard.model_dump(exclude_none=True) if keyboard else None,
+        reply_markup=(
+            keyboard.model_dump(exclude_none=True)
+            if isinstance(keyboard, InlineKeyboardMarkup)
+            else keyboard
+        ),
         client_id=to.id if isinstance(to, Client) else None,
         staff_member_id=to.id if isinstance(to, StaffMember) else None,
         reason=reason,

@@ -160,6 +160,60 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
             "If you are in danger, please call 911 now. You can call or text 988, the "
             "Suicide &amp; Crisis Lifeline, any time."
         ),
+        "weekly_intro": (
+            "Here is this week's check-in: 4 quick taps about how the past 7 days went. There "
+            "are no right or wrong answers, and it's fine to skip any of them."
+        ),
+        "weekly_ask_craving": (
+            "How much have cravings or urges to drink or use bothered you over the past 7 days?"
+        ),
+        "weekly_ask_confidence": (
+            "How confident do you feel that you can keep to your recovery goals in the coming week?"
+        ),
+        "weekly_ask_support": (
+            "On how many of the past 7 days did you connect with someone or something that "
+            "supports your recovery, like a meeting, a sponsor or a sober friend?"
+        ),
+        "weekly_ask_progress": (
+            "How satisfied are you with your progress toward your recovery goals?"
+        ),
+        "weekly_level_0": "Not at all",
+        "weekly_level_1": "Slightly",
+        "weekly_level_2": "Moderately",
+        "weekly_level_3": "Considerably",
+        "weekly_level_4": "Extremely",
+        "weekly_craving_0": "cravings didn't bother you at all",
+        "weekly_craving_1": "cravings bothered you slightly",
+        "weekly_craving_2": "cravings bothered you moderately",
+        "weekly_craving_3": "cravings bothered you considerably",
+        "weekly_craving_4": "cravings bothered you a great deal",
+        "weekly_confidence_0": "you're not feeling confident about the coming week",
+        "weekly_confidence_1": "you're feeling slightly confident about the coming week",
+        "weekly_confidence_2": "you're feeling moderately confident about the coming week",
+        "weekly_confidence_3": "you're feeling quite confident about the coming week",
+        "weekly_confidence_4": "you're feeling very confident about the coming week",
+        "weekly_support_0": "you didn't connect with your supports",
+        "weekly_support_1": "you connected with your supports on 1 or 2 days",
+        "weekly_support_2": "you connected with your supports on 3 or 4 days",
+        "weekly_support_3": "you connected with your supports on 5 or 6 days",
+        "weekly_support_4": "you connected with your supports every day",
+        "weekly_progress_0": "you're not satisfied with your progress right now",
+        "weekly_progress_1": "you're slightly satisfied with your progress",
+        "weekly_progress_2": "you're moderately satisfied with your progress",
+        "weekly_progress_3": "you're quite satisfied with your progress",
+        "weekly_progress_4": "you're very satisfied with your progress",
+        "weekly_summary": "This week {reflection}.",
+        "weekly_and": "and",
+        "weekly_thanks": (
+            "Thank you for taking a moment to look at your week so honestly; noticing how "
+            "things are going is part of taking care of yourself. If you'd like to say more "
+            "about any of it, I'm listening."
+        ),
+        "weekly_all_skipped": (
+            "Thanks for stopping by; skipping is completely fine. If you'd like to tell me "
+            "anything about your week, I'm listening."
+        ),
+        "weekly_already": "Already noted, thank you.",
     },
     "es": {
         "linked_client": (
@@ -319,6 +373,60 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
             "Si estás en peligro, llama al 911 ahora. Puedes llamar o enviar un texto al 988 "
             "(marca 2 para español) a cualquier hora."
         ),
+        "weekly_intro": (
+            "Aquí va el seguimiento de esta semana: 4 toques rápidos sobre cómo te fue en los "
+            "últimos 7 días. No hay respuestas correctas ni incorrectas, y puedes omitir la "
+            "que quieras."
+        ),
+        "weekly_ask_craving": (
+            "¿Cuánto te han molestado las ganas o los impulsos de beber o consumir en los "
+            "últimos 7 días?"
+        ),
+        "weekly_ask_confidence": (
+            "¿Qué tan capaz te sientes de mantener tus metas de recuperación la próxima semana?"
+        ),
+        "weekly_ask_support": (
+            "¿Cuántos de los últimos 7 días conectaste con alguien o algo que apoya tu "
+            "recuperación, como una reunión, tu padrino o madrina, o una amistad sobria?"
+        ),
+        "weekly_ask_progress": "¿Cuánto te satisface tu avance hacia tus metas de recuperación?",
+        "weekly_level_0": "Nada",
+        "weekly_level_1": "Un poco",
+        "weekly_level_2": "Moderadamente",
+        "weekly_level_3": "Bastante",
+        "weekly_level_4": "Muchísimo",
+        "weekly_craving_0": "las ganas de consumir no te molestaron nada",
+        "weekly_craving_1": "las ganas de consumir te molestaron un poco",
+        "weekly_craving_2": "las ganas de consumir te molestaron moderadamente",
+        "weekly_craving_3": "las ganas de consumir te molestaron bastante",
+        "weekly_craving_4": "las ganas de consumir te molestaron muchísimo",
+        "weekly_confidence_0": "no sientes confianza para los próximos días",
+        "weekly_confidence_1": "sientes un poco de confianza para los próximos días",
+        "weekly_confidence_2": "sientes algo de confianza para los próximos días",
+        "weekly_confidence_3": "sientes bastante confianza para los próximos días",
+        "weekly_confidence_4": "sientes mucha confianza para los próximos días",
+        "weekly_support_0": "no conectaste con tus apoyos",
+        "weekly_support_1": "conectaste con tus apoyos 1 o 2 días",
+        "weekly_support_2": "conectaste con tus apoyos 3 o 4 días",
+        "weekly_support_3": "conectaste con tus apoyos 5 o 6 días",
+        "weekly_support_4": "conectaste con tus apoyos todos los días",
+        "weekly_progress_0": "por ahora tu avance no te satisface",
+        "weekly_progress_1": "tu avance te satisface un poco",
+        "weekly_progress_2": "tu avance te satisface moderadamente",
+        "weekly_progress_3": "tu avance te satisface bastante",
+        "weekly_progress_4": "tu avance te satisface muchísimo",
+        "weekly_summary": "Esta semana {reflection}.",
+        "weekly_and": "y",
+        "weekly_thanks": (
+            "Gracias por tomarte un momento para mirar tu semana con tanta honestidad; darte "
+            "cuenta de cómo van las cosas es parte de cuidarte. Si quieres contarme más sobre "
+            "algo de esto, aquí estoy para escucharte."
+        ),
+        "weekly_all_skipped": (
+            "Gracias por pasar por aquí; omitir está perfectamente bien. Si quieres contarme "
+            "algo sobre tu semana, aquí estoy para escucharte."
+        ),
+        "weekly_already": "Ya lo anoté, gracias.",
     },
 }
 

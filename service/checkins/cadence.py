@@ -19,6 +19,7 @@ never in 01:00-03:00 local (where DST moves the clocks), never twice on one loca
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -80,11 +81,18 @@ class Phase(_Data):
         return ",".join(names)
 
     def is_contact_day(self, on: date) -> bool:
-        if self.days == "daily":
-            return True
-        if self.days.startswith("monthly:"):
-            return on.day == int(self.days.removeprefix("monthly:"))
-        return WEEKDAYS[on.weekday()] in self.days.split(",")
+        kind, days = _rule(self.days)
+        return on.day in days if kind == "monthly" else on.weekday() in days
+
+
+@functools.cache
+def _rule(days: str) -> tuple[str, frozenset[int]]:
+    """A phase's days as numbers: days of the month, or weekdays (Monday 0)."""
+    if days.startswith("monthly:"):
+        return "monthly", frozenset({int(days.removeprefix("monthly:"))})
+    if days == "daily":
+        return "weekly", frozenset(range(7))
+    return "weekly", frozenset(WEEKDAYS.index(name) for name in days.split(","))
 
 
 class Intensive(_Data):
@@ -188,20 +196,19 @@ DEFAULT = Cadence(
 )
 
 
-@dataclass(frozen=True)
-class Rhythm:
-    """The days and mix in force for a mode on a day."""
+def rhythm(cadence: Cadence, mode: CadenceMode, day: int) -> Phase:
+    """The days and mix in force for a mode on the ``day``-th day after discharge."""
+    if mode == CadenceMode.intensive:
+        return _daily(cadence.intensive.mix)
+    index = cadence.phase(day)
+    if mode == CadenceMode.steady:
+        index = min(index + 1, len(cadence.phases) - 1)
+    return cadence.phases[index]
 
-    phase: Phase
 
-    @classmethod
-    def of(cls, cadence: Cadence, mode: CadenceMode, day: int) -> Rhythm:
-        if mode == CadenceMode.intensive:
-            return cls(Phase(days="daily", mix=cadence.intensive.mix))
-        index = cadence.phase(day)
-        if mode == CadenceMode.steady:
-            index = min(index + 1, len(cadence.phases) - 1)
-        return cls(cadence.phases[index])
+@functools.cache
+def _daily(mix: tuple[Touch, ...]) -> Phase:
+    return Phase(days="daily", mix=mix)
 
 
 @dataclass(frozen=True)
@@ -223,10 +230,10 @@ def touch_on(cadence: Cadence, person: Person, on: date, touches_so_far: int) ->
     day = (on - person.discharge_date).days
     if day < 0:
         return None
-    rhythm = Rhythm.of(cadence, person.mode, day)
-    if not rhythm.phase.is_contact_day(on):
+    phase = rhythm(cadence, person.mode, day)
+    if not phase.is_contact_day(on):
         return None
-    return rhythm.phase.mix[touches_so_far % len(rhythm.phase.mix)]
+    return phase.mix[touches_so_far % len(phase.mix)]
 
 
 def moment_for(touch: Touch, on: date, sobriety_date: date | None, question: str) -> Moment | None:

@@ -3,6 +3,7 @@ scheduling work, by the planner. Replies are linked to the check-in they answer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -11,14 +12,26 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from service.bot.callbacks import Keyboard, ScaleAnswer, button, keyboard
 from service.checkins.models import Checkin, CheckinKind, CheckinStatus
+from service.checkins.thresholds import SCALES, record_signals
 from service.clients.models import Client
+from service.columns import among
 from service.content.library import Category
 from service.content.service import Composed, Messaging, compose
 from service.content.tailoring import Moment
 
 OPEN_HOURS = 24  # a reply within this time answers the latest check-in
 SCALE_MAX = 10
+
+
+def scale_keyboard(checkin_id: int, scale: str) -> Keyboard:
+    """0 to 10, in two rows."""
+    buttons = [
+        button(str(value), ScaleAnswer(checkin_id=checkin_id, scale=scale, value=value))
+        for value in range(SCALE_MAX + 1)
+    ]
+    return keyboard([buttons[:6], buttons[6:]])
 
 
 def band(value: int) -> str:
@@ -36,10 +49,21 @@ QUESTIONS = ("open", "mood", "open", "craving", "open", "confidence")  # "open" 
 
 async def next_question(session: AsyncSession, client: Client) -> str:
     """Open questions and the three scales in turn, so check-ins don't repeat their shape."""
-    asked = await session.scalar(
-        sa.select(sa.func.count()).where(col(Checkin.client_id) == client.id)
+    assert client.id is not None
+    return (await next_questions(session, [client.id]))[client.id]
+
+
+async def next_questions(session: AsyncSession, client_ids: Sequence[int]) -> dict[int, str]:
+    """`next_question` for many clients in one query."""
+    rows = await session.execute(
+        sa.select(col(Checkin.client_id), sa.func.count())
+        .where(among(col(Checkin.client_id), client_ids))
+        .group_by(col(Checkin.client_id))
     )
-    return QUESTIONS[(asked or 0) % len(QUESTIONS)]
+    asked: dict[int, int] = {client_id: count for client_id, count in rows}
+    return {
+        client_id: QUESTIONS[asked.get(client_id, 0) % len(QUESTIONS)] for client_id in client_ids
+    }
 
 
 async def open_checkin(
@@ -100,9 +124,21 @@ async def record_scale(
     scale: str,
     value: int,
 ) -> Composed | None:
-    """Keep a rating and compose the follow-up that fits it."""
+    """Keep a rating (past a threshold, a signal and an alert) and compose the follow-up that
+    fits it."""
     checkin.answers = {**checkin.answers, scale: value}
     mark_answered(client, checkin, now)
+    await record_signals(
+        session,
+        client,
+        checkin,
+        messaging,
+        now,
+        thresholds=SCALES,
+        source="scale",
+        question=scale,
+        value=value,
+    )
     moment = Moment(
         Category.scale_followup,
         local_now(client, now).date(),

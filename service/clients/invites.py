@@ -13,6 +13,7 @@ from sqlmodel import col
 
 from service.audit.models import ActorKind
 from service.audit.service import record_audit
+from service.checkins.programs import standard_program_id
 from service.clients.models import Client, ClientState, Invite, InviteKind
 from service.errors import InviteExpired, InviteNotFound, InviteUsed, LinkConflict
 from service.staff.models import StaffMember, StaffRole
@@ -90,6 +91,7 @@ async def invite_client(
         discharge_date=discharge_date,
         sobriety_date=discharge_date,
         coordinator_id=coordinator_id,
+        program_id=await standard_program_id(session),
     )
     session.add(client)
     await session.flush()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -54,6 +54,14 @@ class Client(SQLModel, table=True):
     """An alumnus after discharge. Names stay minimal: a first name and a code for staff."""
 
     __tablename__ = "clients"
+    __table_args__ = (
+        # The planner's claim: active clients by next touch, the newly enrolled (none yet) first.
+        sa.Index(
+            "ix_clients_due",
+            sa.text("next_checkin_at NULLS FIRST"),
+            postgresql_where=sa.text("state = 'active'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=16, unique=True)
@@ -83,7 +91,7 @@ class Client(SQLModel, table=True):
     )
     cadence_mode: CadenceMode = enum_text(CadenceMode, CadenceMode.normal)
     cadence_mode_until: date | None = None  # the client's date the mode lapses
-    next_checkin_at: datetime | None = timestamp(index=True)
+    next_checkin_at: datetime | None = timestamp()  # indexed for active clients: ix_clients_due
     last_touch_on: date | None = None  # the client's date of the last scheduled touch
     touches: int = Field(default=0)  # scheduled touches so far: turns the program's mix
     missed_in_row: int = Field(default=0)
@@ -141,3 +149,42 @@ class Invite(SQLModel, table=True):
     expires_at: datetime = timestamp(nullable=False)
     used_at: datetime | None = timestamp()
     used_by_telegram_user_id: int | None = Field(default=None, sa_type=sa.BigInteger, nullable=True)
+
+
+class ClientRecord(Protocol):
+    """What reading a client takes: a `Client` row, or the planner's plain copy of one."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def first_name(self) -> str: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def values(self) -> list[str]: ...
+    @property
+    def reasons(self) -> dict[str, str]: ...
+    @property
+    def stage_of_change(self) -> StageOfChange | None: ...
+    @property
+    def discharge_date(self) -> date | None: ...
+    @property
+    def sobriety_date(self) -> date | None: ...
+    @property
+    def coordinator_id(self) -> int | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def checkin_window_start(self) -> time: ...
+    @property
+    def checkin_window_end(self) -> time: ...
+    @property
+    def program_id(self) -> int | None: ...
+    @property
+    def cadence_override(self) -> dict[str, Any] | None: ...
+    @property
+    def cadence_mode(self) -> CadenceMode: ...
+    @property
+    def last_touch_on(self) -> date | None: ...

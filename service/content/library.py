@@ -85,6 +85,7 @@ EXTRA_KEYS: dict[str, tuple[str, ...]] = {
         "ambivalence",
         "silence",
         "sos",
+        "low_scale",
         "escalation",
     ),
 }

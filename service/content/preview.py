@@ -59,7 +59,8 @@ def preview(
         touches += touch != Touch.milestone
         moment = moment_for(touch, on, facts.sobriety_date, "open")
         if moment is None:
-            planned.append(Planned(on, touch.value, "", WEEKLY[profile.language], {}))
+            reason = {"category": touch.value, "language": profile.language}
+            planned.append(Planned(on, touch.value, "", WEEKLY[profile.language], reason))
             continue
         today = replace(profile, days_since_discharge=(on - discharge_date).days)
         choice = choose(metas, today, moment, heard)

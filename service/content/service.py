@@ -14,12 +14,22 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col
 
-from service.clients.models import Client
+from service.clients.models import Client, ClientRecord
+from service.columns import among
 from service.content.compose import ClientFacts, client_context
 from service.content.library import Meta, Source, load
 from service.content.models import Template, TemplateVersion
 from service.content.rendering import Renderer
-from service.content.tailoring import NO_REPEAT_DAYS, Heard, Moment, Profile, choose
+from service.content.tailoring import (
+    NO_REPEAT_DAYS,
+    Candidates,
+    Choice,
+    Heard,
+    Moment,
+    Profile,
+    candidates,
+    pick,
+)
 from service.db import session_factory
 from service.outbox.models import OutboxMessage
 from service.signals.models import Signal
@@ -148,53 +158,81 @@ class Situation:
 
 async def situation(session: AsyncSession, client: Client, now: datetime) -> Situation:
     assert client.id is not None
-    signals = await session.scalars(
-        sa.select(col(Signal.kind)).where(
-            col(Signal.client_id) == client.id,
+    return (await situations(session, [client], now))[client.id]
+
+
+async def situations(
+    session: AsyncSession, clients: Sequence[ClientRecord], now: datetime
+) -> dict[int, Situation]:
+    """Many clients' situations in three queries (signals, coordinators, what they heard)."""
+    ids = [client.id for client in clients if client.id is not None]
+    signals: dict[int, set[str]] = {client_id: set() for client_id in ids}
+    for client_id, kind in await session.execute(
+        sa.select(col(Signal.client_id), col(Signal.kind)).where(
+            among(col(Signal.client_id), ids),
             col(Signal.created_at) >= now - timedelta(days=SIGNAL_DAYS),
         )
-    )
-    coordinator = (
-        await session.get(StaffMember, client.coordinator_id) if client.coordinator_id else None
-    )
-    discharge = client.discharge_date or client.created_at.date()
-    profile = Profile(
-        client.id,
-        client.language,
-        tuple(client.values),
-        client.stage_of_change,
-        (now.date() - discharge).days,
-        frozenset(str(kind) for kind in signals),
-    )
-    facts = ClientFacts(
-        client.first_name,
-        client.language,
-        dict(client.reasons),
-        client.sobriety_date,
-        coordinator.name.split()[0] if coordinator and coordinator.name.strip() else None,
-    )
-    return Situation(profile, facts, discharge, await heard_by(session, client.id, now))
+    ):
+        signals[client_id].add(str(kind))
+    coordinator_ids = {client.coordinator_id for client in clients if client.coordinator_id}
+    coordinators = {
+        staff_id: name
+        for staff_id, name in await session.execute(
+            sa.select(col(StaffMember.id), col(StaffMember.name)).where(
+                col(StaffMember.id).in_(coordinator_ids)
+            )
+        )
+    }
+    history = await heard_by(session, ids, now)
+    seen: dict[int, Situation] = {}
+    for client in clients:
+        assert client.id is not None
+        discharge = client.discharge_date or client.created_at.date()
+        coordinator = coordinators.get(client.coordinator_id or 0, "").strip()
+        profile = Profile(
+            client.id,
+            client.language,
+            tuple(client.values),
+            client.stage_of_change,
+            (now.date() - discharge).days,
+            frozenset(signals[client.id]),
+        )
+        facts = ClientFacts(
+            client.first_name,
+            client.language,
+            dict(client.reasons),
+            client.sobriety_date,
+            coordinator.split()[0] if coordinator else None,
+        )
+        seen[client.id] = Situation(profile, facts, discharge, history.get(client.id, []))
+    return seen
 
 
-async def heard_by(session: AsyncSession, client_id: int, now: datetime) -> list[Heard]:
-    """The templates a client received in the no-repeat window, from the outbox."""
+async def heard_by(
+    session: AsyncSession, client_ids: Sequence[int], now: datetime
+) -> dict[int, list[Heard]]:
+    """The templates each client received in the no-repeat window, from the outbox."""
     rows = await session.execute(
-        sa.select(col(Template.key), col(OutboxMessage.created_at), col(OutboxMessage.reason))
+        sa.select(
+            col(OutboxMessage.client_id),
+            col(Template.key),
+            sa.func.coalesce(
+                sa.cast(col(OutboxMessage.reason)["on"].astext, sa.Date),
+                sa.cast(col(OutboxMessage.created_at), sa.Date),
+            ),
+            col(OutboxMessage.reason)["value"].astext,
+        )
         .join(TemplateVersion, col(TemplateVersion.id) == col(OutboxMessage.template_version_id))
         .join(Template, col(Template.id) == col(TemplateVersion.template_id))
         .where(
-            col(OutboxMessage.client_id) == client_id,
+            among(col(OutboxMessage.client_id), client_ids),
             col(OutboxMessage.created_at) >= now - timedelta(days=NO_REPEAT_DAYS),
         )
     )
-    return [
-        Heard(
-            key,
-            date.fromisoformat(reason["on"]) if "on" in reason else at.date(),
-            reason.get("value"),
-        )
-        for key, at, reason in rows
-    ]
+    heard: dict[int, list[Heard]] = {}
+    for client_id, key, on, value in rows:
+        heard.setdefault(client_id, []).append(Heard(key, on, value))
+    return heard
 
 
 @dataclass(frozen=True)
@@ -216,6 +254,8 @@ class Library:
         self._items: list[Published] = []
         self._metas: list[Meta] = []
         self._by_key: dict[tuple[str, str], Published] = {}
+        self._by_category: dict[str, list[Meta]] = {}
+        self._candidates: dict[tuple[Any, ...], Candidates | None] = {}
 
     async def refresh(self, session: AsyncSession) -> None:
         digest = await session.scalar(
@@ -234,11 +274,31 @@ class Library:
             self._items = await published_library(session)
             self._metas = [item.source.meta for item in self._items]
             self._by_key = {(i.source.meta.id, i.source.meta.language): i for i in self._items}
+            self._by_category = {}
+            self._candidates = {}
+            for meta in self._metas:
+                self._by_category.setdefault(meta.category, []).append(meta)
             self._digest = digest
 
     @property
     def metas(self) -> list[Meta]:
         return self._metas
+
+    def choose(self, profile: Profile, moment: Moment, history: Sequence[Heard]) -> Choice | None:
+        """`tailoring.choose` over the published library; the candidates for a kind of client
+        (language, values, stage) and moment are worked out once."""
+        key = (
+            moment.category,
+            tuple(sorted(moment.extras.items())),
+            profile.language,
+            profile.values,
+            profile.stage,
+        )
+        if key not in self._candidates:
+            metas = self._by_category.get(moment.category, [])
+            self._candidates[key] = candidates(metas, profile, moment)
+        found = self._candidates[key]
+        return pick(found, profile, moment, history) if found is not None else None
 
     def published(self, meta: Meta) -> Published:
         return self._by_key[(meta.id, meta.language)]
@@ -259,8 +319,14 @@ async def compose(
     """
     library = library or Library()
     await library.refresh(session)
-    seen = await situation(session, client, now)
-    choice = choose(library.metas, seen.profile, moment, seen.history)
+    return compose_for(await situation(session, client, now), moment, library, renderer)
+
+
+def compose_for(
+    seen: Situation, moment: Moment, library: Library, renderer: Renderer
+) -> Composed | None:
+    """`compose` for a situation already read, with a library already refreshed."""
+    choice = library.choose(seen.profile, moment, seen.history)
     if choice is None:
         return None
     picked = library.published(choice.meta)
@@ -295,7 +361,7 @@ async def compose_plain(
     """A library message that needs no history or values (crisis, confirmations), for anyone,
     enrolled or not. ``subject_id`` varies the choice between people."""
     await messaging.library.refresh(session)
-    choice = choose(messaging.library.metas, Profile(subject_id, facts.language), moment, [])
+    choice = messaging.library.choose(Profile(subject_id, facts.language), moment, [])
     if choice is None:
         return None
     picked = messaging.library.published(choice.meta)

@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from service.content.library import Category, Meta
 
@@ -71,9 +71,9 @@ class Moment:
     extras: Mapping[str, str] = field(default_factory=dict)  # e.g. scale and band
 
 
-@dataclass(frozen=True)
-class Heard:
-    """A template the client received, and the value it spoke to."""
+class Heard(NamedTuple):
+    """A template the client received, and the value it spoke to (a tuple: the planner reads a
+    month of them for every client it plans)."""
 
     template_id: str
     on: date
@@ -87,17 +87,34 @@ class Choice:
     reason: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """The templates that fit a moment for a kind of client, and how they were narrowed: the
+    same for every client of one language, values and stage (the planner reuses them)."""
+
+    pool: tuple[Meta, ...]
+    reason: Mapping[str, Any]
+
+
 def choose(
     library: Sequence[Meta], profile: Profile, moment: Moment, history: Sequence[Heard]
 ) -> Choice | None:
     """The template for this client and moment, or None if the library has nothing that fits."""
+    found = candidates(library, profile, moment)
+    return pick(found, profile, moment, history) if found is not None else None
+
+
+def candidates(library: Sequence[Meta], profile: Profile, moment: Moment) -> Candidates | None:
+    """What fits the moment (category and extras), in the client's language (else English),
+    speaking to their values or to anyone, suited to their stage if anything is."""
     reason: dict[str, Any] = {"category": moment.category.value, **moment.extras}
-    fitting = [
-        meta
-        for meta in library
-        if meta.category == moment.category
-        and all(meta.extras.get(key) == wanted for key, wanted in moment.extras.items())
-    ]
+    fitting = [meta for meta in library if meta.category == moment.category]
+    if moment.extras:
+        fitting = [
+            meta
+            for meta in fitting
+            if all(meta.extras.get(key) == wanted for key, wanted in moment.extras.items())
+        ]
     pool = [meta for meta in fitting if meta.language == profile.language]
     reason["language"] = profile.language
     if not pool:
@@ -113,8 +130,13 @@ def choose(
     ]
     if profile.stage is not None:
         reason["stage"] = profile.stage if suited else f"{profile.stage} (no template for it)"
-    pool = suited or pool
+    return Candidates(tuple(suited or pool), reason)
 
+
+def pick(found: Candidates, profile: Profile, moment: Moment, history: Sequence[Heard]) -> Choice:
+    """Among the candidates, the one for this client now, by what they heard lately."""
+    pool: Sequence[Meta] = found.pool
+    reason = dict(found.reason)
     value = _value_to_address(profile, history, pool)
     if value is not None:
         reason["value"] = value

@@ -20,11 +20,12 @@ from service.errors import InviteUsed
 TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-def aftercare(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def aftercare(*args: str, input: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {key: value for key, value in os.environ.items() if not key.startswith("AFTERCARE_")}
     return subprocess.run(
         [sys.executable, "-m", "service", *args],
         env={**clean, **env},
+        input=input,
         capture_output=True,
         text=True,
         timeout=60,

@@ -165,6 +165,8 @@ async def test_pause_for_a_chosen_time_and_resume(
     assert timedelta(days=13, hours=23) < client.paused_until - utcnow() <= timedelta(days=14)
     await chat.send("/resume")
     assert "de vuelta" in (await chat.says())["text"]
+    resumed = await client_of(sessions)
+    assert (resumed.state, resumed.next_checkin_at) == (ClientState.active, None)  # re-planned
     await chat.send("/resume")
     assert "ya están activos" in (await chat.says())["text"]
 

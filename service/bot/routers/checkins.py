@@ -1,15 +1,16 @@
 """Check-in conversations in the chat: /checkin asks a 0-10 question with buttons, the answer gets
-a follow-up that fits it, and anything an enrolled client writes gets a tailored answer within
-seconds (an affirmation or a reflection of what matters to them), linked to the check-in."""
+a follow-up that fits it, the weekly check-in is answered one tap at a time, and anything an
+enrolled client writes gets a tailored answer within seconds (an affirmation or a reflection of
+what matters to them), linked to the check-in."""
 
 from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.bot.callbacks import ScaleAnswer
+from service.bot.callbacks import Keyboard, ScaleAnswer, WeeklyAnswer
 from service.bot.consent import NOT_ENROLLED_YET, enrolled
 from service.bot.replies import answer_button, reply
 from service.bot.texts import text
@@ -20,11 +21,14 @@ from service.checkins.service import (
     next_question,
     open_checkin,
     record_scale,
+    scale_keyboard,
 )
+from service.checkins.weekly import take_answer
 from service.clients.models import Client, ClientState
 from service.columns import utcnow
 from service.content.service import Composed, Messaging
 from service.conversations.models import InboundMessage
+from service.outbox.service import enqueue_call
 
 SCALES = ("mood", "craving", "confidence")
 LONG_TEXT = 2000  # more than a check-in answer: acknowledged, kept for the care team
@@ -35,26 +39,16 @@ def build_router() -> Router:
     router.message.filter(F.chat.type == "private")
     router.message.register(checkin_now, Command("checkin"))
     router.callback_query.register(scale_answer, ScaleAnswer.filter())
+    router.callback_query.register(weekly_answer, WeeklyAnswer.filter())
     router.message.register(words, F.text, ~F.text.startswith("/"), is_answerable)
     return router
-
-
-def scale_keyboard(checkin_id: int, scale: str) -> InlineKeyboardMarkup:
-    buttons = [
-        InlineKeyboardButton(
-            text=str(value),
-            callback_data=ScaleAnswer(checkin_id=checkin_id, scale=scale, value=value).pack(),
-        )
-        for value in range(SCALE_MAX + 1)
-    ]
-    return InlineKeyboardMarkup(inline_keyboard=[buttons[:6], buttons[6:]])
 
 
 async def _send(
     session: AsyncSession,
     client: Client,
     composed: Composed,
-    keyboard: InlineKeyboardMarkup | None = None,
+    keyboard: Keyboard | None = None,
 ) -> None:
     assert client.telegram_chat_id is not None
     await reply(
@@ -110,6 +104,56 @@ async def scale_answer(
     )
     if composed is not None:
         await _send(session, client, composed)
+
+
+async def weekly_answer(
+    query: CallbackQuery,
+    callback_data: WeeklyAnswer,
+    session: AsyncSession,
+    client: Client | None,
+    messaging: Messaging,
+) -> None:
+    """One tap of the weekly check-in: the next question or the summary comes, then the tapped
+    buttons go. A tap that cannot count (a double tap, a stale button) gets a kind word only."""
+    if client is None or client.telegram_chat_id is None:
+        await answer_button(session, query)
+        return
+    following = await take_answer(
+        session,
+        client,
+        messaging,
+        utcnow(),
+        checkin_id=callback_data.checkin_id,
+        index=callback_data.index,
+        value=callback_data.value,
+    )
+    if following is None:
+        await enqueue_call(
+            session,
+            chat_id=client.telegram_chat_id,
+            method="answerCallbackQuery",
+            payload={
+                "callback_query_id": query.id,
+                "text": text(client.language, "weekly_already"),
+            },
+        )
+        return
+    await answer_button(session, query)
+    await reply(
+        session,
+        client.telegram_chat_id,
+        following.text,
+        to=client,
+        keyboard=following.keyboard,
+        reason={"category": "weekly", "step": following.step},
+    )
+    if query.message is not None:  # after the reply, which pacing would otherwise hold back
+        await enqueue_call(  # without reply_markup: the keyboard is removed
+            session,
+            chat_id=client.telegram_chat_id,
+            method="editMessageReplyMarkup",
+            payload={"message_id": query.message.message_id},
+        )
 
 
 async def words(

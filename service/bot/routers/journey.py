@@ -24,6 +24,7 @@ from aiogram.types import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.alerts.service import tell_coordinator
 from service.audit.models import ActorKind
 from service.audit.service import record_audit
 from service.bot.callbacks import DeleteChoice, PauseChoice
@@ -34,7 +35,6 @@ from service.clients.models import Client, ClientState
 from service.clients.privacy import erase, stored_data
 from service.columns import utcnow
 from service.content.service import Messaging
-from service.outbox.models import Lane
 from service.staff.models import StaffMember
 
 PAUSE_DAYS = (3, 7, 14, 28)
@@ -154,6 +154,7 @@ async def resume(message: Message, session: AsyncSession, client: Client | None)
     else:
         client.state = ClientState.active
         client.paused_until = None
+        client.next_checkin_at = None  # the planner plans afresh, from tomorrow
         client.updated_at = utcnow()
         await record_audit(session, ActorKind.client, "client.resumed", "client", client.id)
         key = "resumed"
@@ -266,16 +267,3 @@ async def membership_changed(
     client.unreachable_since = now
     await record_audit(session, ActorKind.client, "client.blocked_bot", "client", client.id)
     await tell_coordinator(session, client, messaging, "blocked_note")
-
-
-async def tell_coordinator(
-    session: AsyncSession, client: Client, messaging: Messaging, key: str
-) -> None:
-    """A short note to the client's coordinator in Telegram: the client's code and a link."""
-    coordinator = (
-        await session.get(StaffMember, client.coordinator_id) if client.coordinator_id else None
-    )
-    if coordinator is not None and coordinator.active and coordinator.telegram_chat_id:
-        link = f"{messaging.console_url}/clients/{client.id}"
-        note = text(coordinator.language, key, code=client.code, link=link)
-        await reply(session, coordinator.telegram_chat_id, note, to=coordinator, lane=Lane.alert)

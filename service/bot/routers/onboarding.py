@@ -270,6 +270,7 @@ async def _finish(session: AsyncSession, client: Client, state: FSMContext) -> N
     await state.clear()
     if client.state == ClientState.onboarding:
         client.state = ClientState.active
+    client.next_checkin_at = None  # planned afresh by the new timezone and window
     client.updated_at = utcnow()
     window = next(
         (name for name, (start, _) in WINDOWS.items() if start == client.checkin_window_start),
