@@ -239,16 +239,20 @@ class Planner:
             questions = await next_questions(session, list(seen))
             touching: list[Touching] = []
             for client in clients:
-                assert client.id is not None
-                planned = self._plan_client(
-                    session,
-                    client,
-                    cadences.of(client),
-                    now,
-                    risk=risks.get(client.id),
-                    seen=seen[client.id],
-                    question=questions[client.id],
-                )
+                try:
+                    planned = self._plan_client(
+                        session,
+                        client,
+                        cadences.of(client),
+                        now,
+                        risk=risks.get(client.id),
+                        seen=seen[client.id],
+                        question=questions[client.id],
+                    )
+                except Exception:  # one client's bad data must not hold up everyone's batch
+                    log.exception("client %s could not be planned; trying again later", client.id)
+                    client.next_checkin_at = now + RECHECK
+                    continue
                 if planned is not None:
                     touching.append(planned)
             await self._write(session, clients, touching, now)

@@ -11,6 +11,7 @@ and the reason records every step, so staff can see why a message was sent.
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -222,10 +223,15 @@ def milestone_on(sobriety_date: date | None, on: date) -> str | None:
     days = (on - sobriety_date).days
     if days in MILESTONE_DAYS:
         return str(days)
-    years_later = sobriety_date.replace(year=sobriety_date.year + (on.year - sobriety_date.year))
-    if on.year - sobriety_date.year >= 2 and years_later == on:
+    if on.year - sobriety_date.year >= 2 and on == _anniversary(sobriety_date, on.year):
         return "yearly"
     return None
+
+
+def _anniversary(of: date, year: int) -> date:
+    """``of``'s date in ``year``; a 29 February falls on the 28th in other years."""
+    leap_day_lost = (of.month, of.day) == (2, 29) and not calendar.isleap(year)
+    return date(year, 2, 28) if leap_day_lost else of.replace(year=year)
 
 
 def next_milestone(days_sober: int | None) -> int | None:

@@ -369,3 +369,15 @@ async def test_a_craving_spike_on_a_scale_is_a_signal_and_makes_the_cadence_inte
     await planner(sessions, NOW + timedelta(hours=2)).plan()
     [change] = await rows(sessions, CadenceChange)
     assert (change.mode_to, change.reason["signal"]) == (CadenceMode.intensive, "craving")
+
+
+async def test_one_client_that_cannot_be_planned_does_not_hold_up_the_others(
+    sessions: async_sessionmaker[AsyncSession], caplog: pytest.LogCaptureFixture
+) -> None:
+    [broken] = await add_clients(sessions, 1, timezone="Mars/Olympus_Mons")  # bad stored data
+    others = await add_clients(sessions, 3, first=1)
+    assert await planner(sessions, NOW).plan() == 3
+    assert sorted(checkin.client_id for checkin in await rows(sessions, Checkin)) == others
+    client = await one_client(sessions, broken)
+    assert client.next_checkin_at == NOW + timedelta(days=1)  # looked at again tomorrow
+    assert f"client {broken} could not be planned" in caplog.text

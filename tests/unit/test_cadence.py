@@ -42,7 +42,9 @@ people = st.builds(
     timezone=st.sampled_from(ZONES),
     window=WINDOWS,
     discharge_date=st.dates(date(2025, 6, 1), date(2027, 6, 1)),
-    sobriety_date=st.none() | st.dates(date(2024, 1, 1), date(2027, 6, 1)),
+    sobriety_date=st.none()
+    | st.just(date(2024, 2, 29))
+    | st.dates(date(2024, 1, 1), date(2027, 6, 1)),
     mode=st.sampled_from(CadenceMode),
 )
 

@@ -173,4 +173,8 @@ def test_milestones_fall_on_their_day() -> None:
     assert milestone_on(sober, date(2027, 1, 10)) == "yearly"
     assert milestone_on(sober, date(2026, 1, 10)) == "365"
     assert milestone_on(None, DAY) is None
+    leap = date(2024, 2, 29)  # yearly on the 28th when February has no 29th
+    assert milestone_on(leap, date(2026, 2, 28)) == "yearly"
+    assert milestone_on(leap, date(2026, 3, 1)) is None
+    assert milestone_on(leap, date(2028, 2, 29)) == "yearly"
     assert [next_milestone(d) for d in (0, 1, 29, 200, 365, 800)] == [1, 7, 30, 365, 730, 1095]
