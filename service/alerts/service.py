@@ -16,9 +16,9 @@ from sqlmodel import col
 from service.alerts.models import Alert, AlertEvent, AlertEventKind, AlertStatus
 from service.bot.texts import text as bot_text
 from service.clients.models import Client
-from service.content.library import Category, Meta
+from service.content.library import Category
 from service.content.service import Messaging
-from service.content.tailoring import Moment, Profile, choose
+from service.content.tailoring import Moment, Profile
 from service.outbox.models import Lane
 from service.outbox.service import enqueue
 from service.signals.models import Severity, SignalKind
@@ -129,9 +129,10 @@ async def raise_alert(
 def _staff_text(
     messaging: Messaging, coordinator: StaffMember, client: Client, alert: Alert, now: datetime
 ) -> str | None:
-    metas: list[Meta] = messaging.library.metas
     moment = Moment(Category.staff_alert, now.date(), {"alert": str(alert.kind)})
-    choice = choose(metas, Profile(coordinator.id or 0, coordinator.language), moment, [])
+    choice = messaging.library.choose(
+        Profile(coordinator.id or 0, coordinator.language), moment, []
+    )
     if choice is None:
         return None
     language = coordinator.language if coordinator.language in REASONS else "en"

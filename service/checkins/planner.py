@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from service.alerts.service import raise_alert
 from service.audit.models import ActorKind
 from service.audit.service import record_audit
 from service.bot.callbacks import Keyboard
@@ -40,6 +39,7 @@ from service.checkins.cadence import (
 )
 from service.checkins.models import CadenceChange, Checkin, CheckinKind, CheckinStatus
 from service.checkins.service import next_questions, scale_keyboard
+from service.checkins.thresholds import record_signal
 from service.clients.models import (
     CadenceMode,
     Client,
@@ -538,27 +538,18 @@ class Planner:
         client.answered_in_row = 0
         if client.missed_in_row != cadence.missed_for_signal:
             return
-        assert client.id is not None
-        signal = Signal(
-            client_id=client.id,
-            checkin_id=checkin.id,
+        await record_signal(
+            session,
+            client,
+            self.messaging,
+            now,
             kind=SignalKind.silence,
             severity=Severity.medium,
             evidence={
                 "missed_in_row": client.missed_in_row,
                 "threshold": cadence.missed_for_signal,
             },
-        )
-        session.add(signal)
-        await session.flush()
-        await raise_alert(
-            session,
-            client,
-            SignalKind.silence,
-            Severity.medium,
-            now=now,
-            messaging=self.messaging,
-            signal_id=signal.id,
+            checkin_id=checkin.id,
         )
 
     async def resume(self) -> int:

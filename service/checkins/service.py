@@ -20,6 +20,7 @@ from service.columns import among
 from service.content.library import Category
 from service.content.service import Composed, Messaging, compose
 from service.content.tailoring import Moment
+from service.outbox.service import cancel_scheduled
 
 OPEN_HOURS = 24  # a reply within this time answers the latest check-in
 SCALE_MAX = 10
@@ -101,6 +102,20 @@ async def open_checkin(
     session.add(checkin)
     await session.flush()
     return checkin, composed
+
+
+async def stop_schedule(session: AsyncSession, client: Client) -> None:
+    """Nothing more on the schedule (the client stopped or paused): no next touch, and what is
+    queued but not sent is cancelled, with the check-ins it would have opened."""
+    assert client.id is not None
+    client.next_checkin_at = None
+    opened = await cancel_scheduled(session, client.id)
+    if opened:
+        await session.execute(
+            sa.update(Checkin)
+            .where(among(col(Checkin.id), opened), col(Checkin.status) == CheckinStatus.sent)
+            .values(status=CheckinStatus.cancelled)
+        )
 
 
 def mark_answered(client: Client, checkin: Checkin, now: datetime) -> None:

@@ -6,7 +6,7 @@ import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,13 +61,14 @@ async def record_signals(
     question: str,
     value: int,
 ) -> None:
-    """A signal for each threshold the answer crosses; an alert when it is medium or worse.
-    ``source`` names the instrument in the evidence ("weekly", "scale")."""
-    assert client.id is not None
+    """A signal for each threshold the answer crosses. ``source`` names the instrument in the
+    evidence ("weekly", "scale")."""
     for threshold in crossed(thresholds, question, value):
-        signal = Signal(
-            client_id=client.id,
-            checkin_id=checkin.id,
+        await record_signal(
+            session,
+            client,
+            messaging,
+            now,
             kind=threshold.kind,
             severity=threshold.severity,
             evidence={
@@ -75,16 +76,29 @@ async def record_signals(
                 "answer": value,
                 "threshold": f"{threshold.rule} {threshold.value}",
             },
+            checkin_id=checkin.id,
         )
-        session.add(signal)
-        await session.flush()
-        if threshold.severity in ALERT_SEVERITIES:
-            await raise_alert(
-                session,
-                client,
-                threshold.kind,
-                threshold.severity,
-                now=now,
-                messaging=messaging,
-                signal_id=signal.id,
-            )
+
+
+async def record_signal(
+    session: AsyncSession,
+    client: Client,
+    messaging: Messaging,
+    now: datetime,
+    *,
+    kind: SignalKind,
+    severity: Severity,
+    evidence: dict[str, Any],
+    checkin_id: int | None,
+) -> None:
+    """A signal from a check-in, and an alert for the care team when it is medium or worse."""
+    assert client.id is not None
+    signal = Signal(
+        client_id=client.id, checkin_id=checkin_id, kind=kind, severity=severity, evidence=evidence
+    )
+    session.add(signal)
+    await session.flush()
+    if severity in ALERT_SEVERITIES:
+        await raise_alert(
+            session, client, kind, severity, now=now, messaging=messaging, signal_id=signal.id
+        )

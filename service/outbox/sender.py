@@ -45,6 +45,7 @@ from aiogram.exceptions import (
     TelegramMigrateToChat,
     TelegramNotFound,
     TelegramRetryAfter,
+    TelegramUnauthorizedError,
 )
 from aiogram.methods import (
     AnswerCallbackQuery,
@@ -82,6 +83,7 @@ METHODS: dict[str, type[TelegramMethod[Any]]] = {
 }
 TO_A_CHAT = frozenset(name for name, kind in METHODS.items() if "chat_id" in kind.model_fields)
 MAX_ATTEMPTS = 8
+UNAUTHORIZED_WAIT = timedelta(minutes=1)  # a revoked token: until the new one is in place
 CONCURRENCY = 32
 STANDBY_SECONDS = 1.0
 IDLE_POLL_SECONDS = 1.0  # also how often an idle sender proves its lock connection alive
@@ -307,29 +309,39 @@ class Sender:
 
     async def _attempt(self, row: Due) -> Outcome:
         """Make the call; never raises for anything Telegram or the network answers."""
-        attempts = row.attempts + 1
         try:
             chat = {"chat_id": row.chat_id} if row.method in TO_A_CHAT else {}
             result = await self.bot(METHODS[row.method].model_validate({**chat, **row.payload}))
-        except TelegramRetryAfter as exc:
+        except (TelegramAPIError, ClientDecodeError, KeyError, pydantic.ValidationError) as exc:
+            return self._failed(row, exc)  # KeyError: no such method
+        message_id = result.message_id if isinstance(result, Message) else None
+        return Outcome(
+            row, OutboxStatus.sent, row.attempts + 1, sent_at=self.clock(), message_id=message_id
+        )
+
+    def _failed(self, row: Due, exc: Exception) -> Outcome:
+        """What an error means for the row: wait, try again later, or give up."""
+        attempts = row.attempts + 1
+        if isinstance(exc, TelegramRetryAfter):
             self.pacer.hold(row.chat_id, exc.retry_after)
             wait = timedelta(seconds=exc.retry_after)  # being asked to wait is no failed attempt
             retry_at = self.clock() + wait
             return Outcome(row, OutboxStatus.pending, row.attempts, not_before=retry_at, flood=True)
-        except TelegramForbiddenError as exc:
-            return Outcome(row, OutboxStatus.failed, attempts, error=_describe(exc), blocked=True)
-        except (*REFUSED, KeyError, pydantic.ValidationError) as exc:  # KeyError: no such method
-            return Outcome(row, OutboxStatus.failed, attempts, error=_describe(exc))
-        except (TelegramAPIError, ClientDecodeError) as exc:  # server, network, the unexpected
-            if attempts >= MAX_ATTEMPTS:
-                return Outcome(row, OutboxStatus.failed, attempts, error=_describe(exc))
-            retry_at = self.clock() + backoff(attempts)
+        if isinstance(exc, TelegramUnauthorizedError):  # a revoked token: no message is at fault
+            log.warning("Telegram refuses the bot token: messages wait for a valid one")
+            retry_at = self.clock() + UNAUTHORIZED_WAIT
             return Outcome(
-                row, OutboxStatus.pending, attempts, not_before=retry_at, error=_describe(exc)
+                row, OutboxStatus.pending, row.attempts, not_before=retry_at, error=_describe(exc)
             )
-        message_id = result.message_id if isinstance(result, Message) else None
+        if isinstance(exc, TelegramForbiddenError):
+            return Outcome(row, OutboxStatus.failed, attempts, error=_describe(exc), blocked=True)
+        if isinstance(exc, (*REFUSED, KeyError, pydantic.ValidationError)) or (
+            attempts >= MAX_ATTEMPTS
+        ):
+            return Outcome(row, OutboxStatus.failed, attempts, error=_describe(exc))
+        retry_at = self.clock() + backoff(attempts)  # server, network, the unexpected
         return Outcome(
-            row, OutboxStatus.sent, attempts, sent_at=self.clock(), message_id=message_id
+            row, OutboxStatus.pending, attempts, not_before=retry_at, error=_describe(exc)
         )
 
     async def _write(self, outcomes: list[Outcome], writer: AsyncConnection) -> None:

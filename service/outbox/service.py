@@ -6,8 +6,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from service.outbox.models import Lane, OutboxMessage
+from service.outbox.models import Lane, OutboxMessage, OutboxStatus
 
 WAKE_CHANNEL = "aftercare_outbox"
 
@@ -62,6 +63,23 @@ async def enqueue_call(
     await session.flush()
     await _wake_sender(session, lane)
     return message
+
+
+async def cancel_scheduled(session: AsyncSession, client_id: int) -> list[int]:
+    """A client who stops or pauses hears nothing more on the schedule: their scheduled messages
+    not yet sent are cancelled (replies, alerts and the safety net are not). Returns the ids of
+    the check-ins those messages opened."""
+    opened = await session.scalars(
+        sa.update(OutboxMessage)
+        .where(
+            col(OutboxMessage.client_id) == client_id,
+            col(OutboxMessage.status) == OutboxStatus.pending,
+            col(OutboxMessage.lane) == int(Lane.scheduled),
+        )
+        .values(status=OutboxStatus.cancelled)
+        .returning(col(OutboxMessage.checkin_id))
+    )
+    return [checkin_id for checkin_id in opened if checkin_id is not None]
 
 
 async def _wake_sender(session: AsyncSession, lane: Lane) -> None:

@@ -13,11 +13,12 @@ from sqlmodel import col
 
 from service.alerts.models import Alert, AlertStatus
 from service.audit.models import AuditEntry
+from service.checkins.models import Checkin, CheckinKind, CheckinStatus
 from service.clients.invites import invite_client
 from service.clients.models import Client, ClientState, ConsentDecision, ConsentRecord
 from service.columns import utcnow
 from service.conversations.models import InboundMessage
-from service.outbox.models import Lane, OutboxMessage
+from service.outbox.models import Lane, OutboxMessage, OutboxStatus
 from service.runtime import Services
 from service.sandbox.client import JSON, SandboxClient
 from service.staff.models import StaffMember
@@ -274,3 +275,48 @@ async def test_a_spanish_speaking_coordinator_reads_the_alert_in_spanish(
     [alert] = await telegram.wait_for_messages(COORDINATOR, 1)
     assert "crítica" in alert["text"] and "usó /sos" in alert["text"]
     assert "critical" not in alert["text"]
+
+
+@pytest.mark.parametrize("how", ["stop", "pause"])
+async def test_stopping_or_pausing_cancels_what_the_schedule_had_queued(
+    how: str,
+    bot_service: Services,
+    telegram: SandboxClient,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    chat = await enrol(telegram, sessions)
+    client = await client_of(sessions)
+    assert client.id is not None and client.telegram_chat_id is not None
+    now = utcnow()
+    async with sessions() as session:  # a check-in still waiting in the outbox (a busy morning)
+        checkin = Checkin(
+            client_id=client.id,
+            kind=CheckinKind.open_question,
+            status=CheckinStatus.sent,
+            local_date=now.date(),
+            scheduled_for=now,
+            sent_at=now,
+        )
+        session.add(checkin)
+        await session.flush()
+        queued = OutboxMessage(
+            chat_id=client.telegram_chat_id,
+            lane=Lane.scheduled,
+            payload={"text": "How has today been?"},
+            client_id=client.id,
+            checkin_id=checkin.id,
+            not_before=now + timedelta(hours=1),
+        )
+        session.add(queued)
+        await session.commit()
+    if how == "stop":
+        await chat.send("/stop")
+    else:
+        await chat.send("/pause")
+        await chat.press(await chat.says(), "3 days")
+    await chat.says()
+    async with sessions() as session:
+        row = await session.get(OutboxMessage, queued.id)
+        opened = await session.get(Checkin, checkin.id)
+    assert row is not None and row.status == OutboxStatus.cancelled
+    assert opened is not None and opened.status == CheckinStatus.cancelled  # not a miss

@@ -250,6 +250,23 @@ async def test_a_server_error_backs_off_and_keeps_the_message(
     assert "hello" not in row.last_error
 
 
+async def test_a_revoked_token_keeps_every_message_waiting_without_counting_attempts(
+    sender: Sender, telegram: SandboxClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await telegram.ensure_user(PERSON, "Rae")
+    row_id = await _queue(sessions, "hello", Lane.reply)
+    await telegram.fail_next("sendMessage", 401, count=20)
+    for _ in range(MAX_ATTEMPTS + 2):  # however long it takes to put the new token in
+        assert await sender.send_next()
+        async with sessions() as session:
+            row = await session.get(OutboxMessage, row_id)
+            assert row is not None
+            row.not_before = NOW - timedelta(seconds=1)
+            await session.commit()
+    row = await _row(sessions, row_id)
+    assert (row.status, row.attempts) == (OutboxStatus.pending, 0)
+
+
 async def test_a_network_error_backs_off_and_keeps_the_message(
     senders: Senders, sessions: async_sessionmaker[AsyncSession]
 ) -> None:

@@ -31,6 +31,7 @@ from service.bot.callbacks import DeleteChoice, PauseChoice
 from service.bot.consent import NOT_ENROLLED_YET, enrolled
 from service.bot.replies import answer_button, reply
 from service.bot.texts import VALUE_BUTTONS, language_of, text
+from service.checkins.service import stop_schedule
 from service.clients.models import Client, ClientState
 from service.clients.privacy import erase, stored_data
 from service.columns import utcnow
@@ -70,7 +71,7 @@ async def stop(
         await reply(session, message.chat.id, text(language, "not_enrolled"))
         return
     client.state = ClientState.opted_out
-    client.next_checkin_at = None
+    await stop_schedule(session, client)
     client.paused_until = None
     client.updated_at = utcnow()
     await state.clear()
@@ -129,6 +130,7 @@ async def pause_choice(
         return
     now = utcnow()
     client.state = ClientState.paused
+    await stop_schedule(session, client)
     client.paused_until = now + timedelta(days=callback_data.days)
     client.updated_at = now
     until = client.paused_until.astimezone(ZoneInfo(client.timezone)).date().isoformat()
