@@ -12,7 +12,7 @@ database made for the run and dropped after it.
 (b) Limits lifted (settings 0, sandbox flood control off): `pipeline_msgs_per_s` from rows
     pending to all delivered and marked sent; `bare_msgs_per_s` for a bare aiogram loop of
     `bot.send_message` calls with as many in flight; `pipeline_ratio` of the two (medians).
-(d) `plan_tick_s` and `plan_rss_mb` from ops/bench/planning.py, when it exists.
+(d) `plan_tick_s` and `plan_rss_mb` from ops/bench/planning.py, run as a child process.
 
     .venv/bin/python ops/bench/delivery.py [--backlog 5000] [--messages 20000] [--rounds 3]
 
@@ -301,17 +301,14 @@ async def _bare(bot: Bot, chats: list[int], messages: int, concurrency: int) -> 
 
 
 async def _planning() -> dict[str, Any]:
-    """The last line of ops/bench/planning.py's output, if that benchmark exists."""
-    if not PLANNING.exists():
-        return {"plan_tick_s": None, "plan_rss_mb": None}
+    """The last line of ops/bench/planning.py's output."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, str(PLANNING), stdout=asyncio.subprocess.PIPE
     )
     out, _ = await process.communicate()
-    lines = out.decode().strip().splitlines()
-    if process.returncode != 0 or not lines:
-        return {"plan_tick_s": None, "plan_rss_mb": None, "error": f"exit {process.returncode}"}
-    result: dict[str, Any] = json.loads(lines[-1])
+    if process.returncode != 0:
+        raise RuntimeError(f"ops/bench/planning.py failed (exit {process.returncode})")
+    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
     return result
 
 

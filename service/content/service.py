@@ -31,7 +31,6 @@ from service.content.tailoring import (
     pick,
 )
 from service.db import session_factory
-from service.outbox.models import OutboxMessage
 from service.signals.models import Signal
 from service.staff.models import StaffMember
 
@@ -208,26 +207,26 @@ async def situations(
     return seen
 
 
+# The planner reads a month of history for every client it plans: through the driver, rows cost a
+# microsecond each instead of the ORM's ten or more.
+HEARD = """
+SELECT o.client_id, t.key, coalesce((o.reason ->> 'on')::date, o.created_at::date),
+       o.reason ->> 'value'
+FROM outbox_messages AS o
+JOIN template_versions AS v ON v.id = o.template_version_id
+JOIN templates AS t ON t.id = v.template_id
+WHERE o.client_id = ANY($1::int[]) AND o.created_at >= $2
+"""
+
+
 async def heard_by(
     session: AsyncSession, client_ids: Sequence[int], now: datetime
 ) -> dict[int, list[Heard]]:
     """The templates each client received in the no-repeat window, from the outbox."""
-    rows = await session.execute(
-        sa.select(
-            col(OutboxMessage.client_id),
-            col(Template.key),
-            sa.func.coalesce(
-                sa.cast(col(OutboxMessage.reason)["on"].astext, sa.Date),
-                sa.cast(col(OutboxMessage.created_at), sa.Date),
-            ),
-            col(OutboxMessage.reason)["value"].astext,
-        )
-        .join(TemplateVersion, col(TemplateVersion.id) == col(OutboxMessage.template_version_id))
-        .join(Template, col(Template.id) == col(TemplateVersion.template_id))
-        .where(
-            among(col(OutboxMessage.client_id), client_ids),
-            col(OutboxMessage.created_at) >= now - timedelta(days=NO_REPEAT_DAYS),
-        )
+    raw = await (await session.connection()).get_raw_connection()
+    assert raw.driver_connection is not None
+    rows = await raw.driver_connection.fetch(
+        HEARD, list(client_ids), now - timedelta(days=NO_REPEAT_DAYS)
     )
     heard: dict[int, list[Heard]] = {}
     for client_id, key, on, value in rows:
