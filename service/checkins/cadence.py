@@ -35,6 +35,7 @@ from service.content.library import Category
 from service.content.tailoring import Moment, milestone_on
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+QUESTIONS = ("open", "mood", "open", "craving", "open", "confidence")  # or a 0-10 scale
 DST_GAP = (time(1), time(3))  # local hours where clocks jump or repeat: never scheduled
 LOOKAHEAD_DAYS = 800  # a yearly milestone or a monthly day is always found within this
 
@@ -234,6 +235,12 @@ def touch_on(cadence: Cadence, person: Person, on: date, touches_so_far: int) ->
     if not phase.is_contact_day(on):
         return None
     return phase.mix[touches_so_far % len(phase.mix)]
+
+
+def question_on(key: int, on: date) -> str:
+    """A scheduled check-in's question: open questions and the three scales in turn, two days
+    a step (daily check-ins come every other day), shifted per client (``key``)."""
+    return QUESTIONS[(on.toordinal() // 2 + key) % len(QUESTIONS)]
 
 
 def moment_for(touch: Touch, on: date, sobriety_date: date | None, question: str) -> Moment | None:

@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -36,10 +36,11 @@ from service.checkins.cadence import (
     local_date,
     moment_for,
     next_touch,
+    question_on,
     touch_on,
 )
 from service.checkins.models import CadenceChange, Checkin, CheckinKind, CheckinStatus
-from service.checkins.service import next_questions, scale_keyboard
+from service.checkins.service import scale_keyboard
 from service.checkins.thresholds import record_signal
 from service.clients.models import (
     CadenceMode,
@@ -49,7 +50,7 @@ from service.clients.models import (
     Program,
     StageOfChange,
 )
-from service.columns import among, utcnow
+from service.columns import ArrayRows, among, utcnow
 from service.content.library import Category
 from service.content.service import Composed, Messaging, Situation, compose_for, situations
 from service.content.tailoring import Moment
@@ -68,9 +69,10 @@ AWAITING_REPLY = (CheckinKind.open_question, CheckinKind.scale, CheckinKind.week
 CLIENTS: sa.Table = Client.__table__  # type: ignore[attr-defined]
 CHECKINS: sa.Table = Checkin.__table__  # type: ignore[attr-defined]
 OUTBOX: sa.Table = OutboxMessage.__table__  # type: ignore[attr-defined]
-# What planning a client changes, written for the whole batch by one UPDATE from arrays (one
-# statement per client would cost the database several times as much).
+# A batch's check-ins, outbox rows and clients' changes are written with one statement each, from
+# arrays: a statement per row would cost the database several times as much.
 PLANNED_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
+    "id": sa.Integer(),
     "next_checkin_at": sa.DateTime(timezone=True),
     "last_touch_on": sa.Date(),
     "touches": sa.Integer(),
@@ -78,23 +80,46 @@ PLANNED_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
     "cadence_mode_until": sa.Date(),
     "answered_in_row": sa.Integer(),
 }
-PLANNED_FIELDS = tuple(PLANNED_TYPES)
-_planned = (
-    sa.func.unnest(
-        sa.bindparam("ids", type_=ARRAY(sa.Integer)),
-        *(sa.bindparam(name, type_=ARRAY(kind)) for name, kind in PLANNED_TYPES.items()),
-    )
-    .table_valued("id", *PLANNED_FIELDS)
-    .render_derived(name="planned")
-)
+_planned = ArrayRows("planned", PLANNED_TYPES)
 PLANNED = (
     sa.update(CLIENTS)
-    .where(CLIENTS.c.id == _planned.c.id)
+    .where(CLIENTS.c.id == _planned.table.c.id)
     .values(
-        **{name: _planned.c[name] for name in PLANNED_FIELDS},
+        **{name: _planned.table.c[name] for name in PLANNED_TYPES if name != "id"},
         updated_at=sa.bindparam("now"),
     )
 )
+CHECKIN_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
+    "client_id": sa.Integer(),
+    "kind": sa.String(),
+    "status": sa.String(),
+    "local_date": sa.Date(),
+    "scheduled_for": sa.DateTime(timezone=True),
+    "sent_at": sa.DateTime(timezone=True),
+    "template_version_id": sa.Integer(),
+}
+_checkins = ArrayRows("new_checkin", CHECKIN_TYPES)
+NEW_CHECKINS = (
+    sa.insert(CHECKINS)
+    .from_select(list(CHECKIN_TYPES), sa.select(*_checkins.table.c))
+    .returning(CHECKINS.c.client_id, CHECKINS.c.id)
+)
+OUTBOX_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
+    "lane": sa.SmallInteger(),
+    "status": sa.String(),
+    "chat_id": sa.BigInteger(),
+    "method": sa.String(),
+    "payload": JSONB(),
+    "client_id": sa.Integer(),
+    "checkin_id": sa.Integer(),
+    "template_version_id": sa.Integer(),
+    "reason": JSONB(),
+    "dedupe_key": sa.String(),
+    "attempts": sa.Integer(),
+    "not_before": sa.DateTime(timezone=True),
+}
+_outbox = ArrayRows("new_message", OUTBOX_TYPES)
+NEW_MESSAGES = sa.insert(OUTBOX).from_select(list(OUTBOX_TYPES), sa.select(*_outbox.table.c))
 KINDS = {
     Touch.weekly: CheckinKind.weekly,
     Touch.affirmation: CheckinKind.affirmation,
@@ -256,7 +281,6 @@ class Planner:
             await self.messaging.library.refresh(session)
             risks = await _new_risks(session, [client.id for client in clients], now)
             seen = await situations(session, clients, now)
-            questions = await next_questions(session, list(seen))
             touching: list[Touching] = []
             for client in clients:
                 try:
@@ -267,7 +291,6 @@ class Planner:
                         now,
                         risk=risks.get(client.id),
                         seen=seen[client.id],
-                        question=questions[client.id],
                     )
                 except Exception:  # one client's bad data must not hold up everyone's batch
                     log.exception("client %s could not be planned; trying again later", client.id)
@@ -287,26 +310,19 @@ class Planner:
         now: datetime,
     ) -> None:
         if touching:
-            ids = await session.scalars(
-                sa.insert(CHECKINS).returning(CHECKINS.c.id, sort_by_parameter_order=True),
-                [planned.checkin for planned in touching],
+            rows = await session.execute(
+                NEW_CHECKINS, _checkins.parameters([planned.checkin for planned in touching])
             )
+            ids: dict[int, int] = dict(list(rows))  # by client: one touch each in a batch
             outgoing = [
-                self._outgoing(planned, checkin_id, now)
-                for planned, checkin_id in zip(touching, ids, strict=True)
+                self._outgoing(planned, ids[planned.client.id], now) for planned in touching
             ]
-            await session.execute(sa.insert(OUTBOX), outgoing)
+            await session.execute(NEW_MESSAGES, _outbox.parameters(outgoing))
             await session.execute(
                 sa.select(sa.func.pg_notify(WAKE_CHANNEL, str(int(Lane.scheduled))))
             )
-        await session.execute(
-            PLANNED,
-            {
-                "ids": [client.id for client in clients],
-                **{name: [getattr(client, name) for client in clients] for name in PLANNED_FIELDS},
-                "now": now,
-            },
-        )
+        changed = [{name: getattr(client, name) for name in PLANNED_TYPES} for client in clients]
+        await session.execute(PLANNED, {**_planned.parameters(changed), "now": now})
 
     def _plan_client(
         self,
@@ -317,7 +333,6 @@ class Planner:
         *,
         risk: str | None,
         seen: Situation,
-        question: str,
     ) -> Touching | None:
         assert client.id is not None
         if client.next_checkin_at is None:  # enrolled or back from a pause
@@ -359,11 +374,7 @@ class Planner:
             if on == today != client.last_touch_on and is_allowed_now(cadence, person, now)
             else None
         )
-        planned = (
-            self._compose(client, touch, on, now=now, seen=seen, question=question)
-            if touch
-            else None
-        )
+        planned = self._compose(client, touch, on, now=now, seen=seen) if touch else None
         if planned is not None:
             client.last_touch_on = on
             client.touches += planned.touch != Touch.milestone
@@ -380,9 +391,8 @@ class Planner:
         *,
         now: datetime,
         seen: Situation,
-        question: str,
     ) -> Touching | None:
-        assert client.id is not None
+        question = question_on(client.id, on)
         composed = None
         if touch != Touch.weekly:
             moment = moment_for(touch, on, client.sobriety_date, question)

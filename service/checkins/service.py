@@ -3,7 +3,6 @@ scheduling work, by the planner. Replies are linked to the check-in they answer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -13,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.bot.callbacks import Keyboard, ScaleAnswer, button, keyboard
+from service.checkins.cadence import QUESTIONS
 from service.checkins.models import Checkin, CheckinKind, CheckinStatus
 from service.checkins.thresholds import SCALES, record_signals
 from service.clients.models import Client
@@ -45,26 +45,13 @@ def local_now(client: Client, now: datetime) -> datetime:
     return now.astimezone(ZoneInfo(client.timezone))
 
 
-QUESTIONS = ("open", "mood", "open", "craving", "open", "confidence")  # "open" or a 0-10 scale
-
-
 async def next_question(session: AsyncSession, client: Client) -> str:
-    """Open questions and the three scales in turn, so check-ins don't repeat their shape."""
-    assert client.id is not None
-    return (await next_questions(session, [client.id]))[client.id]
-
-
-async def next_questions(session: AsyncSession, client_ids: Sequence[int]) -> dict[int, str]:
-    """`next_question` for many clients in one query."""
-    rows = await session.execute(
-        sa.select(col(Checkin.client_id), sa.func.count())
-        .where(among(col(Checkin.client_id), client_ids))
-        .group_by(col(Checkin.client_id))
+    """For /checkin: open questions and the three scales in turn, so check-ins don't repeat
+    their shape."""
+    asked = await session.scalar(
+        sa.select(sa.func.count()).where(col(Checkin.client_id) == client.id)
     )
-    asked: dict[int, int] = {client_id: count for client_id, count in rows}
-    return {
-        client_id: QUESTIONS[asked.get(client_id, 0) % len(QUESTIONS)] for client_id in client_ids
-    }
+    return QUESTIONS[(asked or 0) % len(QUESTIONS)]
 
 
 async def open_checkin(

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.alerts.models import Alert
+from service.checkins.cadence import question_on
 from service.checkins.models import CadenceChange, Checkin, CheckinKind, CheckinStatus
 from service.checkins.planner import Planner
 from service.checkins.service import record_scale
@@ -114,40 +115,28 @@ async def test_a_due_client_gets_one_touch_and_the_next_is_planned(
     assert client.next_checkin_at.astimezone(ZoneInfo(ZONE)).date() == date(2026, 11, 27)
 
 
-async def test_the_mix_turns_a_scale_check_in_and_the_weekly_one_carry_their_buttons(
+async def test_the_mix_turns_and_check_ins_ask_open_questions_and_scales_in_turn(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    # The daily mix is checkin, affirmation, checkin, self_efficacy, checkin, reflection, weekly;
-    # the check-in questions turn open, mood, open, craving, open, confidence.
-    scale = await add_clients(sessions, 1, touches=2)  # a check-in, after one open question
-    async with sessions() as session:
-        session.add(
-            Checkin(
-                client_id=scale[0],
-                kind=CheckinKind.open_question,
-                status=CheckinStatus.answered,
-                local_date=date(2026, 11, 25),
-                scheduled_for=NOW - timedelta(days=1),
-            )
-        )
-        await session.commit()
-    affirmation = await add_clients(sessions, 1, first=1, touches=1)
-    weekly = await add_clients(sessions, 1, first=2, touches=6)
+    # The daily mix is checkin, affirmation, checkin, self_efficacy, checkin, reflection, weekly.
+    check_ins = await add_clients(sessions, 6, touches=0)  # six clients: every question's turn
+    affirmation = await add_clients(sessions, 1, first=6, touches=1)
+    weekly = await add_clients(sessions, 1, first=7, touches=6)
     await planner(sessions, NOW).plan()
     by_client = {message.client_id: message for message in await rows(sessions, OutboxMessage)}
-    kinds = {
-        checkin.client_id: checkin.kind
-        for checkin in await rows(sessions, Checkin)
-        if checkin.local_date == date(2026, 11, 26)
-    }
-    assert kinds == {
-        scale[0]: CheckinKind.scale,
-        affirmation[0]: CheckinKind.affirmation,
-        weekly[0]: CheckinKind.weekly,
-    }
-    assert len(_buttons(by_client[scale[0]])) == 11  # 0-10
+    kinds = {checkin.client_id: checkin.kind for checkin in await rows(sessions, Checkin)}
+    assert (kinds[affirmation[0]], kinds[weekly[0]]) == (
+        CheckinKind.affirmation,
+        CheckinKind.weekly,
+    )
     assert _buttons(by_client[affirmation[0]]) == []
     assert len(_buttons(by_client[weekly[0]])) >= 5  # one tap each, and skip
+    asked = {question_on(client_id, NOW.date()) for client_id in check_ins}
+    assert asked == {"open", "mood", "craving", "confidence"}
+    for client_id in check_ins:
+        scale = question_on(client_id, NOW.date()) != "open"
+        assert kinds[client_id] == (CheckinKind.scale if scale else CheckinKind.open_question)
+        assert len(_buttons(by_client[client_id])) == (11 if scale else 0)  # 0-10
 
 
 def _buttons(message: OutboxMessage) -> list[dict[str, str]]:

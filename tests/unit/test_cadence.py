@@ -22,6 +22,7 @@ from service.checkins.cadence import (
     is_allowed_now,
     local_date,
     next_touch,
+    question_on,
     touch_on,
     touch_time,
 )
@@ -271,3 +272,11 @@ def test_a_bad_cadence_is_refused_with_the_field_named(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         Cadence.parse(DEFAULT.data(), override)
+
+
+def test_a_clients_check_ins_turn_through_every_question() -> None:
+    """Daily check-ins come every other day; weekly ones (in the mix) every other week."""
+    for step in (2, 14):
+        days = [date(2026, 12, 1) + timedelta(days=step * n) for n in range(6)]
+        assert [question_on(7, day) for day in days].count("open") == 3
+        assert {question_on(7, day) for day in days} == {"open", "mood", "craving", "confidence"}
