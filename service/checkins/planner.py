@@ -217,7 +217,7 @@ class Cadences:
 
 @dataclass(frozen=True)
 class Touching:
-    """One planned touch in a batch, before and after the check-ins get their ids."""
+    """One planned touch in a batch: its check-in row to insert, and the message composed."""
 
     client: DueClient
     touch: Touch
