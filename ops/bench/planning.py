@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -164,7 +165,13 @@ async def tick(url: str, batch: int, start_at: float) -> dict[str, object]:
         touches = await planner.plan()
     finished_at = time.time()
     await engine.dispose()
-    return {"touches": touches, "finished_at": finished_at, "rss_mb": peak_rss_mib(os.getpid())}
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "touches": touches,
+        "finished_at": finished_at,
+        "rss_mb": peak_rss_mib(os.getpid()),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+    }
 
 
 async def main(clients: int, batch: int, workers: int) -> dict[str, object]:
@@ -223,6 +230,7 @@ async def main(clients: int, batch: int, workers: int) -> dict[str, object]:
         "clients_per_s": round(clients / elapsed),
         "plan_rss_mb": max(float(m["rss_mb"]) for m in measured),
         "touches": [m["touches"] for m in measured],
+        "worker_cpu_s": [m["cpu_s"] for m in measured],  # imports and set-up included
         "queued": queued,
         "still_due": still_due,
         "duplicates": duplicates,
