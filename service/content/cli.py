@@ -13,6 +13,7 @@ from service.content.library import STAGES
 from service.errors import AftercareError
 
 if TYPE_CHECKING:
+    from service.checkins.cadence import Cadence, Person
     from service.content.library import Source
     from service.content.service import Situation
     from service.content.tailoring import Heard
@@ -66,6 +67,7 @@ def check(paths: list[Path]) -> int:
 async def preview(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import timedelta
 
+    from service.checkins.cadence import DEFAULT
     from service.content.compose import ClientFacts
     from service.content.library import VALUES, load
     from service.content.preview import preview as plan
@@ -74,8 +76,9 @@ async def preview(settings: Settings, args: argparse.Namespace) -> int:
 
     start = args.start or date.today()  # noqa: DTZ011 (the operator's calendar)
     history: list[Heard] = []
+    cadence, person = DEFAULT, None
     if args.client is not None:
-        library, seen = await _client_situation(settings, args.client)
+        library, seen, cadence, person = await _client_situation(settings, args.client)
         profile, facts, discharge, history = (
             seen.profile,
             seen.facts,
@@ -100,6 +103,8 @@ async def preview(settings: Settings, args: argparse.Namespace) -> int:
         start=start,
         days=args.days,
         history=history,
+        cadence=cadence,
+        person=person,
     )
     for item in planned:
         if args.json:
@@ -109,8 +114,11 @@ async def preview(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _client_situation(settings: Settings, client_id: int) -> tuple[list[Source], Situation]:
-    """The published library and the client's situation, from the database."""
+async def _client_situation(
+    settings: Settings, client_id: int
+) -> tuple[list[Source], Situation, Cadence, Person]:
+    """The published library, the client's situation, and their cadence and window."""
+    from service.checkins.planner import Cadences, person_of
     from service.clients.models import Client
     from service.columns import utcnow
     from service.content.service import published_library, situation
@@ -124,4 +132,7 @@ async def _client_situation(settings: Settings, client_id: int) -> tuple[list[So
         if client is None:
             raise AftercareError(f"There is no client with id {client_id}.")
         library = [item.source for item in await published_library(session)]
-        return library, await situation(session, client, utcnow())
+        cadences = Cadences()
+        await cadences.load(session)
+        seen = await situation(session, client, utcnow())
+        return library, seen, cadences.of(client), person_of(client)

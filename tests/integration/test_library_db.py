@@ -182,3 +182,35 @@ async def test_the_library_cache_sees_a_publish_and_a_rollback(
         await library.refresh(session)
         assert library.published(meta).source.body == seeded.source.body
         assert library.published(meta).version_id == seeded.version_id
+
+
+async def test_a_clients_preview_follows_their_own_cadence(
+    database_url: URL, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessions() as session:
+        client = Client(
+            code="PRV124",
+            first_name="Lee",
+            timezone="Europe/Madrid",
+            values=["family"],
+            discharge_date=date(2026, 12, 1),
+            cadence_override={"phases": [{"days": "mon", "mix": ["checkin", "affirmation"]}]},
+        )
+        session.add(client)
+        await session.commit()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERCARE_")}
+    env["AFTERCARE_DATABASE_URL"] = database_url.render_as_string(hide_password=False)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "service", "templates", "preview",
+        "--client", str(client.id), "--days", "21", "--start", "2026-12-01", "--json",
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    items = [json.loads(line) for line in out.decode().splitlines()]
+    assert [item["on"] for item in items] == ["2026-12-07", "2026-12-14", "2026-12-21"]  # Mondays
+    assert [item["category"] for item in items] == [
+        "checkin_opener",
+        "affirmation",
+        "checkin_opener",
+    ]
