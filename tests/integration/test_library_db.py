@@ -9,6 +9,7 @@ import subprocess
 import sys
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
@@ -140,16 +141,8 @@ async def test_preview_shows_a_client_what_they_would_receive(
         )
         session.add(client)
         await session.commit()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERCARE_")}
-    env["AFTERCARE_DATABASE_URL"] = database_url.render_as_string(hide_password=False)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "service", "templates", "preview",
-        "--client", str(client.id), "--days", "14", "--start", "2026-12-01", "--json",
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
-    items = [json.loads(line) for line in out.decode().splitlines()]
+    assert client.id is not None
+    items = await _preview(database_url, client.id, days=14)
     assert [item["on"] for item in items] == [f"2026-12-{day:02d}" for day in range(1, 15)]
     assert all(item["reason"]["language"] == "es" for item in items)
     assert {item["reason"].get("value") for item in items} - {None} == {"helping_others"}
@@ -198,19 +191,25 @@ async def test_a_clients_preview_follows_their_own_cadence(
         )
         session.add(client)
         await session.commit()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERCARE_")}
-    env["AFTERCARE_DATABASE_URL"] = database_url.render_as_string(hide_password=False)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "service", "templates", "preview",
-        "--client", str(client.id), "--days", "21", "--start", "2026-12-01", "--json",
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
-    items = [json.loads(line) for line in out.decode().splitlines()]
+    assert client.id is not None
+    items = await _preview(database_url, client.id, days=21)
     assert [item["on"] for item in items] == ["2026-12-07", "2026-12-14", "2026-12-21"]  # Mondays
     assert [item["category"] for item in items] == [
         "checkin_opener",
         "affirmation",
         "checkin_opener",
     ]
+
+
+async def _preview(database_url: URL, client_id: int, *, days: int) -> list[dict[str, Any]]:
+    """`aftercare templates preview --client ID --json` from 2026-12-01, as a person runs it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERCARE_")}
+    env["AFTERCARE_DATABASE_URL"] = database_url.render_as_string(hide_password=False)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "service", "templates", "preview",
+        "--client", str(client_id), "--days", str(days), "--start", "2026-12-01", "--json",
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    return [json.loads(line) for line in out.decode().splitlines()]
