@@ -24,6 +24,8 @@ from service.outbox.service import enqueue
 from service.signals.models import Severity, SignalKind
 from service.staff.models import StaffMember
 
+# The staff_alert template for each kind of alert ("alert:" in its header), where the names differ.
+TEMPLATE_FOR = {SignalKind.sustain_talk: "ambivalence"}
 REASONS = {
     "en": {
         SignalKind.self_harm: "possible self-harm",
@@ -129,7 +131,8 @@ async def raise_alert(
 def _staff_text(
     messaging: Messaging, coordinator: StaffMember, client: Client, alert: Alert, now: datetime
 ) -> str | None:
-    moment = Moment(Category.staff_alert, now.date(), {"alert": str(alert.kind)})
+    kind = SignalKind(alert.kind)
+    moment = Moment(Category.staff_alert, now.date(), {"alert": TEMPLATE_FOR.get(kind, kind.value)})
     choice = messaging.library.choose(
         Profile(coordinator.id or 0, coordinator.language), moment, []
     )

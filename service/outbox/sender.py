@@ -226,6 +226,7 @@ class Sender:
         self.messaging = messaging or Messaging()  # its console URL, for notes to coordinators
         self.concurrency = concurrency
         self.pacer = Pacer(limits)
+        self.token_refused = False  # said once in the log, not for every message that waits
         self.lock_key = lock_key(bot.id)
         # Rows read ahead: paced, about PREFETCH_SECONDS of sending; else enough to keep every
         # worker busy while the next rows are read.
@@ -314,6 +315,7 @@ class Sender:
             result = await self.bot(METHODS[row.method].model_validate({**chat, **row.payload}))
         except (TelegramAPIError, ClientDecodeError, KeyError, pydantic.ValidationError) as exc:
             return self._failed(row, exc)  # KeyError: no such method
+        self.token_refused = False
         message_id = result.message_id if isinstance(result, Message) else None
         return Outcome(
             row, OutboxStatus.sent, row.attempts + 1, sent_at=self.clock(), message_id=message_id
@@ -328,7 +330,9 @@ class Sender:
             retry_at = self.clock() + wait
             return Outcome(row, OutboxStatus.pending, row.attempts, not_before=retry_at, flood=True)
         if isinstance(exc, TelegramUnauthorizedError):  # a revoked token: no message is at fault
-            log.warning("Telegram refuses the bot token: messages wait for a valid one")
+            if not self.token_refused:
+                log.error("Telegram refuses the bot token: messages wait for a valid one")
+            self.token_refused = True
             retry_at = self.clock() + UNAUTHORIZED_WAIT
             return Outcome(
                 row, OutboxStatus.pending, row.attempts, not_before=retry_at, error=_describe(exc)

@@ -12,11 +12,13 @@ from datetime import date
 
 import pytest
 
+from service.alerts.service import TEMPLATE_FOR
 from service.content.compose import SAMPLE_STAFF, ClientFacts, client_context
-from service.content.library import Source, load
+from service.content.library import Category, Source, load
 from service.content.lint import describe, lint
 from service.content.rendering import Renderer
 from service.content.service import SEED
+from service.signals.models import SignalKind
 
 ON = date(2026, 12, 1)
 LONG_WORDS = "I want to be there for my kids, every single day, " * 6
@@ -64,3 +66,16 @@ def test_the_template_renders_cleanly_and_passes_the_lint(
             text, language=meta.language, category=meta.category, technique=meta.technique
         )
         assert findings == [], describe(findings)
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_every_kind_of_alert_has_a_staff_message_in_each_language(language: str) -> None:
+    """raise_alert can be called with any signal kind but change talk (a strength, not an alert);
+    the coordinator's Telegram note needs a template for each."""
+    kinds = {
+        source.meta.extras["alert"]
+        for source in SEED_SOURCES
+        if source.meta.category == Category.staff_alert and source.meta.language == language
+    }
+    alerted = [kind for kind in SignalKind if kind != SignalKind.change_talk]
+    assert [kind for kind in alerted if TEMPLATE_FOR.get(kind, kind.value) not in kinds] == []
