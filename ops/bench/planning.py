@@ -222,7 +222,6 @@ async def main(clients: int, batch: int, workers: int) -> dict[str, object]:
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {**machine(), "postgresql": postgres},
         "clients": clients,
-        "due": clients,
         "workers": workers,
         "batch": batch,
         "load_s": round(loaded_s, 1),

@@ -54,7 +54,7 @@ from service.columns import ArrayRows, among, utcnow
 from service.content.library import Category
 from service.content.service import Composed, Messaging, Situation, compose_for, situations
 from service.content.tailoring import Moment
-from service.outbox.models import Lane, OutboxMessage, OutboxStatus
+from service.outbox.models import OUTBOX, Lane, OutboxMessage, OutboxStatus
 from service.outbox.service import WAKE_CHANNEL
 from service.signals.models import Severity, Signal, SignalKind
 
@@ -68,7 +68,6 @@ RISK_DAYS = 7  # how recent a risk must be to change the cadence
 AWAITING_REPLY = (CheckinKind.open_question, CheckinKind.scale, CheckinKind.weekly)
 CLIENTS: sa.Table = Client.__table__  # type: ignore[attr-defined]
 CHECKINS: sa.Table = Checkin.__table__  # type: ignore[attr-defined]
-OUTBOX: sa.Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 # A batch's check-ins, outbox rows and clients' changes are written with one statement each, from
 # arrays: a statement per row would cost the database several times as much.
 PLANNED_TYPES: dict[str, sa.types.TypeEngine[Any]] = {

@@ -65,3 +65,7 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = timestamp()
     telegram_message_id: int | None = Field(default=None, sa_type=sa.BigInteger, nullable=True)
     last_error: str | None = Field(default=None, max_length=500)
+
+
+# The table itself, for the sender's and the planner's bulk statements in SQLAlchemy Core.
+OUTBOX: sa.Table = OutboxMessage.__table__  # type: ignore[attr-defined]

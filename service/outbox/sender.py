@@ -68,7 +68,7 @@ from service.clients.models import Client
 from service.columns import utcnow
 from service.content.service import Messaging
 from service.lifecycle import nap
-from service.outbox.models import OutboxMessage, OutboxStatus
+from service.outbox.models import OUTBOX, OutboxStatus
 from service.outbox.pacing import UNPACED_METHODS, Pacer, SendLimits
 from service.outbox.service import WAKE_CHANNEL
 
@@ -99,7 +99,6 @@ KEEPALIVES = (  # on the lock's connection: the server drops it after about 11 s
     ("tcp_keepalives_count", "3"),
 )
 
-OUTBOX: sa.Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 # A literal, not a parameter: a generic plan then still uses the partial index of pending rows.
 PENDING: sa.ColumnClause[str] = sa.literal_column("'pending'")
 DUE_ROWS = (
