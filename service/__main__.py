@@ -102,7 +102,7 @@ def parser() -> argparse.ArgumentParser:
 async def _serve(settings: Settings, command: str) -> None:
     """Run roles until SIGINT or SIGTERM; ``run`` also migrates and starts the sandbox."""
     from service.db import database
-    from service.runtime import Services, run_roles, sandbox, stop_on_signals
+    from service.runtime import Services, run_roles, sandbox, settle_heap, stop_on_signals
     from service.telegram import telegram_for
 
     stop = asyncio.Event()
@@ -120,9 +120,9 @@ async def _serve(settings: Settings, command: str) -> None:
         async with database(settings, migrate=command == "run") as engine:
             if command in {"run", "web"}:
                 print(f"Console: http://{settings.web_host}:{settings.web_port}/", flush=True)
-            await run_roles(
-                Services(settings, engine, telegram_for(settings)), ROLES[command], stop
-            )
+            services = Services(settings, engine, telegram_for(settings))
+            settle_heap()
+            await run_roles(services, ROLES[command], stop)
 
 
 async def _migrate(settings: Settings) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import socket
@@ -207,6 +208,15 @@ async def _stop_all_on_exit(work: Awaitable[None], stop: asyncio.Event) -> None:
         await work
     finally:
         stop.set()
+
+
+def settle_heap() -> None:
+    """Exempt what is alive once a process has started (modules, models, metadata) from the
+    cyclic garbage collector, whose full collections would otherwise walk it again and again
+    while a tick allocates: a planning tick runs about a third faster (docs/performance.md).
+    Memory freed by reference counting is unaffected."""
+    gc.collect()
+    gc.freeze()
 
 
 def stop_on_signals(stop: asyncio.Event) -> None:

@@ -35,6 +35,7 @@ from service.checkins.planner import Planner
 from service.content.library import VALUES
 from service.content.service import Messaging, seed_library
 from service.db import _asyncpg_params, asyncpg_url, create_engine, session_factory
+from service.runtime import settle_heap
 
 NOW = datetime(
     2026, 11, 30, 15, 0, tzinfo=UTC
@@ -160,6 +161,7 @@ async def tick(url: str, batch: int, start_at: float) -> dict[str, object]:
     """The measured part, in a worker process of its own: plan from ``start_at`` (epoch)."""
     engine = create_engine(asyncpg_url(url))
     planner = Planner(session_factory(engine), Messaging(), clock=lambda: NOW, batch=batch)
+    settle_heap()  # as `aftercare worker` does once started
     async with engine.connect():  # connected before the start, as a running worker is
         await asyncio.sleep(max(0.0, start_at - time.time()))
         touches = await planner.plan()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TypeAlias
 
 from aiogram.filters.callback_data import CallbackData
@@ -12,8 +13,16 @@ Button: TypeAlias = dict[str, str]
 Keyboard: TypeAlias = dict[str, list[list[Button]]]
 
 
-def button(label: str, data: CallbackData) -> Button:
-    return {"text": label, "callback_data": data.pack()}
+def buttons(data: CallbackData, choices: Iterable[tuple[str, int | None]]) -> list[Button]:
+    """A button per (label, value) of ``data``'s last field, an int or None (as ``pack`` writes
+    them). ``data`` is packed once rather than once a button: a planner tick builds a keyboard
+    for every check-in it sends."""
+    separator = data.__separator__
+    head = data.pack().rpartition(separator)[0]
+    return [
+        {"text": label, "callback_data": f"{head}{separator}{'' if value is None else value}"}
+        for label, value in choices
+    ]
 
 
 def keyboard(rows: list[list[Button]]) -> Keyboard:
@@ -47,3 +56,8 @@ class WeeklyAnswer(CallbackData, prefix="weekly"):
     checkin_id: int
     index: int  # which of the weekly questions
     value: int | None = None  # 0-4; None when skipped
+
+
+class AlertAction(CallbackData, prefix="alert"):
+    alert_id: int
+    action: str  # "ack", "resolve" or "callback" (service.alerts.service.AlertChoice)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from service.bot.callbacks import Keyboard, ScaleAnswer, button, keyboard
+from service.bot.callbacks import Keyboard, ScaleAnswer, buttons, keyboard
 from service.checkins.cadence import QUESTIONS
 from service.checkins.models import Checkin, CheckinKind, CheckinStatus
 from service.checkins.thresholds import SCALES, record_signals
@@ -24,15 +24,15 @@ from service.outbox.service import cancel_scheduled
 
 OPEN_HOURS = 24  # a reply within this time answers the latest check-in
 SCALE_MAX = 10
+SCALE_CHOICES = [(str(value), value) for value in range(SCALE_MAX + 1)]
 
 
 def scale_keyboard(checkin_id: int, scale: str) -> Keyboard:
     """0 to 10, in two rows."""
-    buttons = [
-        button(str(value), ScaleAnswer(checkin_id=checkin_id, scale=scale, value=value))
-        for value in range(SCALE_MAX + 1)
-    ]
-    return keyboard([buttons[:6], buttons[6:]])
+    answers = buttons(
+        ScaleAnswer(checkin_id=checkin_id, scale=scale, value=SCALE_MAX), SCALE_CHOICES
+    )
+    return keyboard([answers[:6], answers[6:]])
 
 
 def band(value: int) -> str:

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.bot.callbacks import Keyboard, WeeklyAnswer, button, keyboard
+from service.bot.callbacks import Keyboard, WeeklyAnswer, buttons, keyboard
 from service.bot.texts import text
 from service.checkins import thresholds
 from service.checkins.models import Checkin, CheckinKind
@@ -53,20 +54,27 @@ def question_message(language: str, checkin_id: int, index: int) -> tuple[str, K
 
 def _keyboard(language: str, checkin_id: int, index: int) -> Keyboard:
     """Levels one under another (their labels are long); the day bands, short, in one row."""
-    answers = [
-        button(
-            _label(language, QUESTIONS[index], value),
-            WeeklyAnswer(checkin_id=checkin_id, index=index, value=value),
-        )
-        for value in ANSWERS
-    ]
-    skip = button(text(language, "skip"), WeeklyAnswer(checkin_id=checkin_id, index=index))
+    *answers, skip = buttons(
+        WeeklyAnswer(checkin_id=checkin_id, index=index, value=0), _choices(language, index)
+    )
     rows = [answers] if QUESTIONS[index] == "support" else [[answer] for answer in answers]
     return keyboard([*rows, [skip]])
 
 
-def _label(language: str, question: str, value: int) -> str:
-    return DAYS[value] if question == "support" else text(language, f"weekly_level_{value}")
+@cache
+def _choices(language: str, index: int) -> tuple[tuple[str, int | None], ...]:
+    """Question ``index``'s answers and, last, skipping it (None)."""
+    question = QUESTIONS[index]
+    return (
+        *(
+            (
+                DAYS[value] if question == "support" else text(language, f"weekly_level_{value}"),
+                value,
+            )
+            for value in ANSWERS
+        ),
+        (text(language, "skip"), None),
+    )
 
 
 def summary(language: str, answers: Mapping[str, int | None]) -> str:
