@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from contextlib import nullcontext
 from datetime import date, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from service.checkins import cli as cadence_cli
@@ -16,6 +17,7 @@ from service.config import Settings, load_settings
 from service.content import cli as content_cli
 from service.errors import AftercareError
 from service.logs import configure_logging
+from service.staff import cli as staff_cli
 
 # Heavy modules (aiogram, SQLAlchemy, FastAPI) are imported by the commands that use them, so that
 # `--help` and a configuration error answer at once.
@@ -82,6 +84,29 @@ def parser() -> argparse.ArgumentParser:
 
     content_cli.add_parser(commands)
     cadence_cli.add_parser(commands)
+    staff_cli.add_parser(commands)
+
+    classify = commands.add_parser(
+        "classify",
+        help="what the signals classifier finds in messages: risk, talk type (JSON lines)",
+        description="Read one message per line on stdin (with --jsonl, JSON objects with "
+        '"text" and an optional "lang"); write one JSON object per message: its text, the '
+        "signals found (kind, severity, evidence) and the talk type. Blank lines are skipped; a "
+        "bad JSON line is reported on stderr with its number and skipped (the exit status is "
+        "then 1). Needs no database.",
+    )
+    classify.add_argument(
+        "--lang", choices=["en", "es"], help="the messages' language (default: try both)"
+    )
+    classify.add_argument(
+        "--jsonl", action="store_true", help='read JSON lines: {"text": ..., "lang": ...}'
+    )
+    classify.add_argument(
+        "--lexicons",
+        type=Path,
+        metavar="DIR",
+        help="a directory of extra lexicon files (*.toml) merged over the shipped ones",
+    )
 
     invite = commands.add_parser("invite", help="create a single-use invite link")
     kinds = invite.add_subparsers(dest="kind", required=True, metavar="KIND")
@@ -97,6 +122,46 @@ def parser() -> argparse.ArgumentParser:
     staff.add_argument("--role", required=True, choices=STAFF_ROLES)
     staff.add_argument("--json", action="store_true", help="print {id, token, link} as JSON")
     return root
+
+
+def _classify(settings: Settings, args: argparse.Namespace) -> int:
+    """``aftercare classify``: stdin to stdout, UTF-8 whatever the locale. The deployment's
+    lexicons (AFTERCARE_LEXICONS) apply unless ``--lexicons`` names others."""
+    from service.signals.classifier import classifier_for
+
+    classifier = classifier_for(args.lexicons or settings.lexicons)
+    bad = 0
+    for number, raw in enumerate(sys.stdin.buffer, start=1):
+        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        if not line.strip():
+            continue
+        text, lang = line, args.lang
+        if args.jsonl:
+            try:
+                text, lang = _json_message(line, args.lang)
+            except ValueError as exc:
+                print(f"aftercare classify: line {number}: {exc}", file=sys.stderr)
+                bad += 1
+                continue
+        reading = classifier.classify(text, lang)
+        out = json.dumps(reading.as_json(text), ensure_ascii=False) + "\n"
+        sys.stdout.buffer.write(out.encode("utf-8"))
+    sys.stdout.flush()
+    return 1 if bad else 0
+
+
+def _json_message(line: str, default_lang: str | None) -> tuple[str, str | None]:
+    """The text and language of one JSON line; ``ValueError`` says what is wrong with it."""
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+        raise ValueError('needs a JSON object with a "text" string')
+    lang = item.get("lang", default_lang)
+    if lang is not None and not isinstance(lang, str):
+        raise ValueError('"lang" must be a string such as "en" or "es"')
+    return item["text"], lang
 
 
 async def _serve(settings: Settings, command: str) -> None:
@@ -186,13 +251,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+# Commands whose module runs them against the database, returning the exit status.
+ADMIN_COMMANDS = {"programs": cadence_cli.run, "cadence": cadence_cli.run, "staff": staff_cli.run}
+
+
 def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "templates" and args.action == "check":
         return content_cli.check(args.paths)
     if args.command == "templates":
         return asyncio.run(content_cli.preview(settings, args))
-    if args.command in {"programs", "cadence"}:
-        return asyncio.run(cadence_cli.run(settings, args))
+    if args.command in ADMIN_COMMANDS:
+        return asyncio.run(ADMIN_COMMANDS[args.command](settings, args))
+    if args.command == "classify":
+        return _classify(settings, args)
     if args.command == "sandbox" and args.action == "chat":
         from service.sandbox.chat import run as chat
 

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from service.alerts.ladder import DEFAULT_LADDER, Ladder
+from service.alerts.routing import AlertRouting
+from service.content.crisis_lines import CrisisLines
 from service.errors import ConfigError
 
 TELEGRAM_API_BASE = "https://api.telegram.org"
@@ -87,6 +99,89 @@ class Settings(BaseSettings):
         description="Secret Telegram sends with each webhook update; required with a webhook URL.",
     )
 
+    alert_chat_id: int | None = Field(
+        default=None,
+        description="The care team's Telegram group chat (a negative id), told of every alert.",
+    )
+    alert_message_text: bool = Field(
+        default=False,
+        description="Whether Telegram alerts quote the client's message (off: code, severity, "
+        "reason and a console link only).",
+    )
+    tell_client_when_seen: bool = Field(
+        default=False,
+        description="Whether a client hears that someone on the team has seen their message.",
+    )
+    alert_ladder: Annotated[Ladder, NoDecode] = Field(
+        default=DEFAULT_LADDER,
+        validate_default=False,
+        description="Who hears of an unacknowledged alert and when, per severity (JSON).",
+    )
+
+    country: str = Field(
+        default="US",
+        description="Country whose crisis lines and emergency number crisis responses give "
+        "(ISO 3166 code; one in the crisis lines file).",
+    )
+    oncall_phone: str | None = Field(
+        default=None,
+        description="The program's on-call phone, offered first in crisis responses to clients.",
+    )
+    crisis_lines: Path | None = Field(
+        default=None,
+        description="A file of the deployment's own crisis lines, read over the shipped "
+        "templates/crisis_lines.toml (same format).",
+    )
+    lexicons: Path | None = Field(
+        default=None,
+        description="A directory of the deployment's own classifier lexicons (*.toml), merged "
+        "over the shipped ones (docs/signals.md).",
+    )
+
+    @field_validator("lexicons", mode="after")
+    @classmethod
+    def _a_directory(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"{value} is not a directory")
+        return value
+
+    _crisis_resources: CrisisLines = PrivateAttr()
+
+    @model_validator(mode="after")
+    def _crisis_lines_load(self) -> Settings:
+        """Crisis lines are read and checked with the settings: a crisis message must never
+        carry the wrong country's numbers or a broken line."""
+        try:
+            self._crisis_resources = CrisisLines.load(
+                self.crisis_lines, country=self.country, oncall=self.oncall_phone
+            )
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"AFTERCARE_COUNTRY / AFTERCARE_CRISIS_LINES: {exc}") from None
+        return self
+
+    @property
+    def crisis_resources(self) -> CrisisLines:
+        return self._crisis_resources
+
+    @field_validator("alert_chat_id", mode="after")
+    @classmethod
+    def _group_chat(cls, value: int | None) -> int | None:
+        if value is not None and value >= 0:
+            raise ValueError("must be a group chat's id, which is negative (e.g. -1001234567890)")
+        return value
+
+    @field_validator("alert_ladder", mode="before")
+    @classmethod
+    def _ladder(cls, value: Any) -> Ladder:
+        if isinstance(value, Ladder):
+            return value
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"is not JSON: {exc.msg} (column {exc.colno})") from None
+        return Ladder.parse(value)
+
     @field_validator("database_url")
     @classmethod
     def _asyncpg_url(cls, value: SecretStr | None) -> SecretStr | None:
@@ -123,7 +218,15 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s):// URL")
         return value.rstrip("/")
 
-    @field_validator("webhook_url", "webhook_secret", mode="before")
+    @field_validator(
+        "webhook_url",
+        "webhook_secret",
+        "alert_chat_id",
+        "oncall_phone",
+        "crisis_lines",
+        "lexicons",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -182,6 +285,17 @@ class Settings(BaseSettings):
     def uses_sandbox(self) -> bool:
         return self.telegram_token is None
 
+    @property
+    def alert_routing(self) -> AlertRouting:
+        return AlertRouting(
+            team_chat_id=self.alert_chat_id,
+            message_text=self.alert_message_text,
+            tell_client_when_seen=self.tell_client_when_seen,
+            ladder=self.alert_ladder,
+            timezone=self.default_timezone,
+            team_language=self.default_language,
+        )
+
 
 def load_settings(**overrides: object) -> Settings:
     """Read the environment; a bad value becomes one ``ConfigError`` naming the variable."""
@@ -189,6 +303,7 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else "?"
         message = str(first["msg"]).removeprefix("Value error, ")
-        raise ConfigError(f"AFTERCARE_{field.upper()} {message}") from None
+        if not first["loc"]:  # a check of several settings names them itself
+            raise ConfigError(message) from None
+        raise ConfigError(f"AFTERCARE_{str(first['loc'][0]).upper()} {message}") from None

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import make_url
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -137,3 +138,10 @@ async def connected(url: URL) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         await engine.dispose()
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors that pass (the database restarting, a dropped connection): worth a retry."""
+    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated

@@ -16,6 +16,7 @@ from aiogram import Dispatcher
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from service.alerts.escalation import Escalator
 from service.bot.app import (
     RETRY_SECONDS,
     build_dispatcher,
@@ -34,6 +35,7 @@ from service.outbox.pacing import SendLimits
 from service.outbox.sender import Sender
 from service.sandbox.server import SandboxServer
 from service.scheduler import Ticker, ticks
+from service.signals.classifier import classifier_for
 from service.telegram import SANDBOX_TOKEN, SANDBOX_USERNAME, Telegram
 from service.web.app import TelegramWebhook, create_app
 
@@ -74,9 +76,20 @@ async def sandbox(settings: Settings) -> AsyncIterator[SandboxServer | None]:
         await server.stop()
 
 
+def messaging_for(settings: Settings) -> Messaging:
+    """The process's message library cache, console address, alert routing and crisis lines."""
+    return Messaging(
+        console_url=settings.console_url,
+        alerts=settings.alert_routing,
+        crisis_lines=settings.crisis_resources,
+    )
+
+
 def _dispatcher(services: Services) -> Dispatcher:
-    messaging = Messaging(console_url=services.settings.console_url)
-    return build_dispatcher(session_factory(services.engine), messaging)
+    settings = services.settings
+    return build_dispatcher(
+        session_factory(services.engine), messaging_for(settings), classifier_for(settings.lexicons)
+    )
 
 
 async def bot_role(services: Services, stop: asyncio.Event) -> None:
@@ -124,13 +137,14 @@ async def _at_start(method: str, call: Callable[[], Awaitable[None]], stop: asyn
 
 
 async def worker_role(services: Services, stop: asyncio.Event) -> None:
-    """The ticks that plan touches, follow-ups and resumed pauses, and the sender (active in
-    one worker per bot token, standing by in the others)."""
+    """The ticks that plan touches, follow-ups and resumed pauses and escalate alerts, and the
+    sender (active in one worker per bot token, standing by in the others)."""
     settings = services.settings
     bot = services.telegram.bot()
     sessions = session_factory(services.engine)
-    messaging = Messaging(console_url=settings.console_url)
+    messaging = messaging_for(settings)
     planner = Planner(sessions, messaging)
+    escalator = Escalator(sessions, messaging)
     sender = Sender(
         bot,
         services.engine,
@@ -140,7 +154,8 @@ async def worker_role(services: Services, stop: asyncio.Event) -> None:
     )
     try:
         async with asyncio.TaskGroup() as group:
-            group.create_task(Ticker(ticks(planner, plan_every=settings.tick_seconds)).run(stop))
+            work = ticks(planner, escalator, plan_every=settings.tick_seconds)
+            group.create_task(Ticker(work).run(stop))
             group.create_task(sender.run(stop))
     finally:
         await bot.session.close()

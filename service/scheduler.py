@@ -16,12 +16,14 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from service.alerts.escalation import Escalator
 from service.checkins.planner import Planner
 
 log = logging.getLogger(__name__)
 
 FOLLOW_UP_SECONDS = 60.0
 RESUME_SECONDS = 60.0
+ESCALATE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -31,12 +33,14 @@ class Tick:
     run: Callable[[], Awaitable[int]]
 
 
-def ticks(planner: Planner, *, plan_every: float) -> list[Tick]:
-    """Scheduled touches (milestones among them), follow-ups and misses, and pauses that end."""
+def ticks(planner: Planner, escalator: Escalator, *, plan_every: float) -> list[Tick]:
+    """Scheduled touches (milestones among them), follow-ups and misses, pauses that end, and
+    alerts nobody acknowledged climbing the escalation ladder."""
     return [
         Tick("plan", plan_every, planner.plan),
         Tick("follow_up", FOLLOW_UP_SECONDS, planner.follow_up),
         Tick("resume", RESUME_SECONDS, planner.resume),
+        Tick("escalate", ESCALATE_SECONDS, escalator.escalate),
     ]
 
 

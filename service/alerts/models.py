@@ -33,8 +33,9 @@ class Alert(SQLModel, table=True):
     assigned_staff_id: int | None = Field(
         default=None, foreign_key="staff_members.id", ondelete="SET NULL"
     )
-    escalation_level: int = Field(default=0)
-    next_escalation_at: datetime | None = timestamp(index=True)
+    escalation_level: int = Field(default=0)  # the ladder's steps taken so far
+    escalation_started_at: datetime | None = timestamp()  # opened, or rose to this severity
+    next_escalation_at: datetime | None = timestamp(index=True)  # None: nothing more to climb
     opened_at: datetime = created_at()
     updated_at: datetime | None = timestamp()
     acknowledged_at: datetime | None = timestamp()
@@ -48,13 +49,15 @@ class Alert(SQLModel, table=True):
 
 
 class AlertEventKind(StrEnum):
-    opened = "opened"
-    updated = "updated"
-    notified = "notified"
-    escalated = "escalated"
+    opened = "opened"  # raised: the first finding of an episode
+    updated = "updated"  # another finding while it is not resolved (detail: kind, severity)
+    notified = "notified"  # a message about it queued to someone (detail: chat, outbox row)
+    delivered = "delivered"  # Telegram accepted one of those messages (written by the sender)
+    escalated = "escalated"  # a step of the ladder told someone (detail: level, audience)
     acknowledged = "acknowledged"
+    callback_requested = "callback_requested"  # a call back to the client was committed to
     resolved = "resolved"
-    reopened = "reopened"
+    reopened = "reopened"  # a more severe finding after it was acknowledged
     note = "note"
 
 

@@ -18,13 +18,15 @@ from aiogram.exceptions import (
 from aiogram.types import BotCommand, Update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service.bot.middlewares import UnitOfWork, is_transient
-from service.bot.routers import checkins, fallback, journey, onboarding, safety, start
+from service.bot.middlewares import UnitOfWork
+from service.bot.routers import alerts, checkins, fallback, journey, onboarding, safety, start
 from service.bot.texts import COMMANDS
 from service.content.service import Messaging
 from service.conversations.storage import PostgresStorage
+from service.db import is_transient
 from service.errors import AftercareError
 from service.lifecycle import Stopped, nap, unless_stopped
+from service.signals.classifier import Classifier
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +38,17 @@ RETRY_SECONDS = (1, 2, 5, 10, 30)
 
 
 def build_dispatcher(
-    sessions: async_sessionmaker[AsyncSession], messaging: Messaging | None = None
+    sessions: async_sessionmaker[AsyncSession],
+    messaging: Messaging | None = None,
+    classifier: Classifier | None = None,
 ) -> Dispatcher:
-    """The routers in order: the safety net first, whatever else is sent last."""
+    """The routers in order: the safety net first, the care team's alert buttons next,
+    whatever else is sent last."""
     dispatcher = Dispatcher(storage=PostgresStorage(sessions), messaging=messaging or Messaging())
-    dispatcher.update.outer_middleware(UnitOfWork(sessions))
+    dispatcher.update.outer_middleware(UnitOfWork(sessions, classifier))
     dispatcher.include_routers(
         safety.build_router(),
+        alerts.build_router(),
         start.build_router(),
         journey.build_router(),
         onboarding.build_router(),

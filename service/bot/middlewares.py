@@ -11,15 +11,22 @@ import sqlalchemy as sa
 from aiogram import BaseMiddleware
 from aiogram.types import Message, TelegramObject, Update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service.bot.routers.safety import plain_crisis_text
+from service.bot.texts import language_of
 from service.clients.models import Client
 from service.conversations.models import InboundKind, InboundMessage
 from service.conversations.storage import CURRENT_SESSION
+from service.db import is_transient
+from service.outbox.models import Lane
+from service.outbox.service import enqueue
+from service.signals.classifier import Classifier, Reading, default_classifier
 from service.staff.models import StaffMember
 
 log = logging.getLogger(__name__)
+
+NOT_WORDS = frozenset({InboundKind.command, InboundKind.callback, InboundKind.membership})
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -30,24 +37,31 @@ class UnitOfWork(BaseMiddleware):
     The update is written to ``inbound_messages`` (unique on Telegram's ``update_id``) in the same
     transaction as everything the handlers do, and committed before the polling loop confirms the
     update to Telegram. A redelivered update finds its row and is skipped. Data passed on to
-    handlers: ``session``, ``inbound``, ``client`` and ``staff`` (the sender's records, if any).
+    handlers: ``session``, ``inbound``, ``client`` and ``staff`` (the sender's records, if any),
+    and ``reading``: what the classifier read in the words, read once for every router.
     """
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], classifier: Classifier | None = None
+    ) -> None:
         self.sessions = sessions
+        self.classifier = classifier or default_classifier()
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
+        urgent: dict[str, Any] | None = None
         async with self.sessions() as session:
             inbound = await record_inbound(session, event)
             if inbound is None:
                 log.info("update %s already handled", event.update_id)
                 return None
-            data["session"] = session
-            data["inbound"] = inbound
-            data["client"], data["staff"] = await _senders_records(session, inbound)
             bound = CURRENT_SESSION.set(session)  # conversation state joins this transaction
             try:
+                data["session"] = session
+                data["inbound"] = inbound
+                data["client"], data["staff"] = await _senders_records(session, inbound)
+                data["reading"] = self.read(inbound)
+                urgent = _crisis_fallback(event, data)
                 result = await handler(event, data)
             except Exception as exc:
                 if is_transient(exc):
@@ -61,18 +75,40 @@ class UnitOfWork(BaseMiddleware):
                 return result
             finally:
                 CURRENT_SESSION.reset(bound)
-        # A bug must not lose what the person wrote: keep the update on its own.
+        # A bug must not lose what the person wrote: keep the update on its own; and words of
+        # danger still get the plain crisis answer.
         async with self.sessions() as session:
             await record_inbound(session, event)
+            if urgent is not None:
+                await enqueue(session, lane=Lane.crisis, **urgent)
             await session.commit()
         return None
 
+    def read(self, inbound: InboundMessage) -> Reading | None:
+        """The words a person wrote (a text, an edit, a caption), in either language: a client
+        set to one language may still write in the other."""
+        if inbound.kind in NOT_WORDS or not inbound.text:
+            return None
+        return self.classifier.classify(inbound.text)
 
-def is_transient(exc: BaseException) -> bool:
-    """Errors that pass (the database restarting, a dropped connection): worth a retry."""
-    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+def _crisis_fallback(event: Update, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The plain crisis answer to queue should the handlers fail on words of danger or /sos,
+    made before they run (from plain values: nothing of the failed transaction is needed)."""
+    inbound: InboundMessage = data["inbound"]
+    reading: Reading | None = data["reading"]
+    is_sos = inbound.kind == InboundKind.command and (inbound.text or "").startswith("/sos")
+    if inbound.chat_id is None or not (is_sos or (reading is not None and reading.critical)):
+        return None
+    client: Client | None = data["client"]
+    user = event.event.from_user if hasattr(event.event, "from_user") else None
+    language = client.language if client else language_of(user.language_code if user else None)
+    return {
+        "chat_id": inbound.chat_id,
+        "text": plain_crisis_text(data["messaging"], client, language),
+        "client_id": client.id if client else None,
+        "reason": {"category": "crisis_response", "fallback": True},
+    }
 
 
 def describe_update(update: Update) -> tuple[InboundKind, Message | None]:

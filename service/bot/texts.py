@@ -149,16 +149,17 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "delete_kept": "Nothing was erased.",
         "staff_help": (
             "You're on the care team. Alerts about your clients arrive in this chat, each with "
-            "the client's code, how urgent it is, the reason and a link to the console, never "
-            "their name or words. Open the link to see more and to act on it."
+            "the client's code, how urgent it is, the reason and a link to the console, not "
+            "their name. Tap Acknowledge when you've seen one (or Call back requested, or "
+            "Resolve); one nobody acknowledges goes up the escalation ladder."
         ),
         "erased_note": "Client {code} asked for their data to be erased, and it was: {link}",
         "blocked_note": (
             "Client {code} has blocked the bot, so check-ins no longer reach them. Details: {link}"
         ),
         "sos_unknown": (
-            "If you are in danger, please call 911 now. You can call or text 988, the "
-            "Suicide &amp; Crisis Lifeline, any time."
+            "If you are in danger, please call {emergency_number} now. To talk with someone "
+            "right now, you can {crisis_lines}."
         ),
         "weekly_intro": (
             "Here is this week's check-in: 4 quick taps about how the past 7 days went. There "
@@ -214,6 +215,23 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
             "anything about your week, I'm listening."
         ),
         "weekly_already": "Already noted, thank you.",
+        "alert_acknowledge": "Acknowledge",
+        "alert_resolve": "Resolve",
+        "alert_callback": "Call back requested",
+        "alert_state_acknowledged": "Acknowledged by {name}, {time}",
+        "alert_state_callback_requested": "Call back requested by {name}, {time}",
+        "alert_state_resolved": "Resolved by {name}, {time}",
+        "alert_done_acknowledged": "Acknowledged. Thank you.",
+        "alert_done_callback_requested": "Noted: you'll call them back. Thank you.",
+        "alert_done_resolved": "Resolved. Thank you.",
+        "alert_already": "Already taken care of: {state}.",
+        "alert_gone": "This alert is no longer there.",
+        "alert_staff_only": "Sorry, only the care team can act on alerts.",
+        "alert_quote": "Their message: <i>{quote}</i>",
+        "alert_seen": (
+            "Someone from your care team has seen your message. Thank you for reaching out; "
+            "you're not alone in this. If you need help right away, you can {crisis_lines}."
+        ),
     },
     "es": {
         "linked_client": (
@@ -362,7 +380,8 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "staff_help": (
             "Eres parte del equipo de cuidado. Las alertas sobre tus clientes llegan a este chat, "
             "cada una con el código del cliente, su urgencia, el motivo y un enlace a la consola, "
-            "nunca su nombre ni sus palabras. Abre el enlace para ver más y actuar."
+            "no su nombre. Toca Confirmar recepción cuando veas una (o Devolver la llamada, o "
+            "Resolver); si nadie la confirma, sube en la escala de aviso."
         ),
         "erased_note": "El cliente {code} pidió borrar sus datos y se borraron: {link}",
         "blocked_note": (
@@ -370,8 +389,8 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
             "Detalles: {link}"
         ),
         "sos_unknown": (
-            "Si estás en peligro, llama al 911 ahora. Puedes llamar o enviar un texto al 988 "
-            "(marca 2 para español) a cualquier hora."
+            "Si estás en peligro, llama al {emergency_number} ahora. Para hablar con alguien "
+            "ahora mismo: {crisis_lines}."
         ),
         "weekly_intro": (
             "Aquí va el seguimiento de esta semana: 4 toques rápidos sobre cómo te fue en los "
@@ -427,6 +446,23 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
             "algo sobre tu semana, aquí estoy para escucharte."
         ),
         "weekly_already": "Ya lo anoté, gracias.",
+        "alert_acknowledge": "Confirmar recepción",
+        "alert_resolve": "Resolver",
+        "alert_callback": "Devolver la llamada",
+        "alert_state_acknowledged": "Recibida por {name}, {time}",
+        "alert_state_callback_requested": "Devolución de llamada a cargo de {name}, {time}",
+        "alert_state_resolved": "Resuelta por {name}, {time}",
+        "alert_done_acknowledged": "Recibida. Gracias.",
+        "alert_done_callback_requested": "Anotado: devolverás la llamada. Gracias.",
+        "alert_done_resolved": "Resuelta. Gracias.",
+        "alert_already": "Ya se atendió: {state}.",
+        "alert_gone": "Esta alerta ya no existe.",
+        "alert_staff_only": "Lo siento, solo el equipo de cuidado puede actuar sobre las alertas.",
+        "alert_quote": "Su mensaje: <i>{quote}</i>",
+        "alert_seen": (
+            "Alguien de tu equipo de cuidado vio tu mensaje. Gracias por escribir; no estás "
+            "solo ni sola en esto. Si necesitas ayuda ahora mismo: {crisis_lines}."
+        ),
     },
 }
 

@@ -41,7 +41,6 @@ from service.checkins.cadence import (
 )
 from service.checkins.models import CadenceChange, Checkin, CheckinKind, CheckinStatus
 from service.checkins.service import scale_keyboard
-from service.checkins.thresholds import record_signal
 from service.clients.models import (
     CadenceMode,
     Client,
@@ -57,6 +56,7 @@ from service.content.tailoring import Moment
 from service.outbox.models import OUTBOX, Lane, OutboxMessage, OutboxStatus
 from service.outbox.service import WAKE_CHANNEL
 from service.signals.models import Severity, Signal, SignalKind
+from service.signals.service import record_signal
 
 log = logging.getLogger(__name__)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Final
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -169,16 +170,37 @@ class Answer:
     checkin: Checkin | None
 
 
+# What a client's words get besides the usual answer: a relapse is met as information, not
+# failure; a strong craving with an open question about what is around them.
+CARE_REPLIES: Final[dict[str, tuple[Category, dict[str, str]]]] = {
+    "relapse": (Category.relapse_response, {}),
+    "craving": (Category.scale_followup, {"scale": "craving", "band": "high"}),
+}
+
+
 async def answer_words(
-    session: AsyncSession, client: Client, messaging: Messaging, now: datetime, *, replies: int
+    session: AsyncSession,
+    client: Client,
+    messaging: Messaging,
+    now: datetime,
+    *,
+    replies: int,
+    care: str | None = None,
+    talk: str = "neutral",
 ) -> Answer | None:
-    """Answer what a client wrote: an affirmation or a reflection of what matters to them,
-    alternating, tailored to their values; linked to the check-in it replies to, if any."""
+    """Answer what a client wrote, linked to the check-in it replies to, if any: for a risk
+    in ``CARE_REPLIES`` its reply; otherwise an affirmation or a reflection of what matters to
+    them, alternating, tailored to their values. Sustain talk gets the reflection, which rolls
+    with it and leaves the client's own reasons beside it."""
     checkin = await latest_open(session, client, now)
     if checkin is not None and checkin.status in {CheckinStatus.sent, CheckinStatus.missed}:
         mark_answered(client, checkin, now)
-    category = Category.values_reflection if client.values and replies % 2 else Category.affirmation
-    moment = Moment(category, local_now(client, now).date())
+    if care is not None:
+        category, extras = CARE_REPLIES[care]
+    else:
+        reflect = client.values and (replies % 2 or talk == "sustain")
+        category, extras = (Category.values_reflection if reflect else Category.affirmation), {}
+    moment = Moment(category, local_now(client, now).date(), extras)
     composed = await compose(
         session, client, moment, now, messaging.renderer, library=messaging.library
     )

@@ -6,17 +6,16 @@ import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.alerts.service import raise_alert
 from service.checkins.models import Checkin
 from service.clients.models import Client
 from service.content.service import Messaging
-from service.signals.models import Severity, Signal, SignalKind
+from service.signals.models import Severity, SignalKind
+from service.signals.service import record_signal
 
-ALERT_SEVERITIES: Final = frozenset({Severity.critical, Severity.high, Severity.medium})
 _COMPARISONS: Final[dict[str, Callable[[int, int], bool]]] = {
     ">=": operator.ge,
     "<=": operator.le,
@@ -77,28 +76,4 @@ async def record_signals(
                 "threshold": f"{threshold.rule} {threshold.value}",
             },
             checkin_id=checkin.id,
-        )
-
-
-async def record_signal(
-    session: AsyncSession,
-    client: Client,
-    messaging: Messaging,
-    now: datetime,
-    *,
-    kind: SignalKind,
-    severity: Severity,
-    evidence: dict[str, Any],
-    checkin_id: int | None,
-) -> None:
-    """A signal from a check-in, and an alert for the care team when it is medium or worse."""
-    assert client.id is not None
-    signal = Signal(
-        client_id=client.id, checkin_id=checkin_id, kind=kind, severity=severity, evidence=evidence
-    )
-    session.add(signal)
-    await session.flush()
-    if severity in ALERT_SEVERITIES:
-        await raise_alert(
-            session, client, kind, severity, now=now, messaging=messaging, signal_id=signal.id
         )

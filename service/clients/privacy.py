@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from service.alerts.models import Alert
 from service.audit.models import ActorKind
 from service.audit.service import record_audit
 from service.checkins.models import Checkin
@@ -52,6 +53,12 @@ async def erase(session: AsyncSession, client: Client, now: datetime) -> None:
     assert client.id is not None
     for table in (InboundMessage, Signal, Checkin, OutboxMessage):
         await session.execute(sa.delete(table).where(col(table.client_id) == client.id))
+    # The care team's alert messages, which may quote the client (AFTERCARE_ALERT_MESSAGE_TEXT);
+    # the alerts' events keep who was told and when.
+    alerts = sa.select(sa.cast(col(Alert.id), sa.Text)).where(col(Alert.client_id) == client.id)
+    await session.execute(
+        sa.delete(OutboxMessage).where(col(OutboxMessage.reason)["alert_id"].astext.in_(alerts))
+    )
     session.add(
         ConsentRecord(
             client_id=client.id,

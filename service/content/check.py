@@ -93,6 +93,7 @@ def _sample_contexts(body: Body) -> list[dict[str, str | int | None]]:
         "days_sober": None,
         "next_milestone": None,
         "coordinator_name": "",
+        "care_team": "",
     }
     return [full, empty]
 

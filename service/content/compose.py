@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
+from service.content.crisis_lines import CrisisLines, shipped_lines
 from service.content.tailoring import VALUE_LABELS, next_milestone
 
 
@@ -18,6 +19,11 @@ class ClientFacts:
     reasons: Mapping[str, str] = field(default_factory=dict)  # value (or "own") -> own words
     sobriety_date: date | None = None
     coordinator_name: str | None = None
+    # The crisis resources for the deployment's country (with its on-call line); None: the
+    # shipped US lines without an on-call line. Given in ``language``, falling back to English.
+    crisis: CrisisLines | None = None
+    # Whether a care team is being told (a client); False for someone outside the program.
+    care_team: bool = True
 
 
 def client_context(facts: ClientFacts, value: str | None, on: date) -> dict[str, str | int | None]:
@@ -32,6 +38,8 @@ def client_context(facts: ClientFacts, value: str | None, on: date) -> dict[str,
         "days_sober": days_sober,
         "next_milestone": next_milestone(days_sober),
         "coordinator_name": facts.coordinator_name or "",
+        **(facts.crisis or shipped_lines()).for_language(facts.language),
+        "care_team": "yes" if facts.care_team else "",
     }
 
 

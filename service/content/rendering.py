@@ -22,7 +22,17 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from service.content.library import Problem
 
 CLIENT_VARIABLES = frozenset(
-    {"first_name", "value", "reason", "days_sober", "next_milestone", "coordinator_name"}
+    {
+        "first_name",
+        "value",
+        "reason",
+        "days_sober",
+        "next_milestone",
+        "coordinator_name",
+        "crisis_lines",
+        "emergency_number",
+        "care_team",
+    }
 )
 STAFF_VARIABLES = frozenset({"client_code", "severity", "alert_reason", "console_link"})
 VARIABLES = {"client": CLIENT_VARIABLES, "staff": STAFF_VARIABLES}

@@ -14,9 +14,11 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col
 
+from service.alerts.routing import AlertRouting
 from service.clients.models import Client, ClientRecord
 from service.columns import among
 from service.content.compose import ClientFacts, client_context
+from service.content.crisis_lines import CrisisLines, shipped_lines
 from service.content.library import Meta, Source, load
 from service.content.models import Template, TemplateVersion
 from service.content.rendering import Renderer
@@ -343,11 +345,14 @@ def compose_for(
 @dataclass(frozen=True)
 class Messaging:
     """What composing messages needs, made once per process and shared: the cached library, the
-    renderer, and the console's address for links in staff alerts."""
+    renderer, the console's address for links in staff alerts, where alerts go, and the crisis
+    lines crisis responses give."""
 
     library: Library = field(default_factory=Library)
     renderer: Renderer = field(default_factory=Renderer)
     console_url: str = "http://127.0.0.1:8080"
+    alerts: AlertRouting = field(default_factory=AlertRouting)
+    crisis_lines: CrisisLines = field(default_factory=shipped_lines)
 
 
 async def compose_plain(

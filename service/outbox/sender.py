@@ -61,6 +61,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from service.alerts.models import Alert, AlertEvent, AlertEventKind
 from service.alerts.service import tell_coordinator
 from service.audit.models import ActorKind
 from service.audit.service import record_audit
@@ -151,6 +152,49 @@ WRITE_BACK = (
         telegram_message_id=OUTCOMES.c.message_id,
         last_error=sa.func.coalesce(OUTCOMES.c.error, OUTBOX.c.last_error),
     )
+)
+
+# The same UPDATE, and in the same statement an alert's `delivered` event for each alert message
+# Telegram accepted (its row's reason names the alert): who got it, in which chat, as which
+# message (so that acting on the alert can edit it). Joined to the alerts, so that an alert
+# erased meanwhile is skipped rather than failing the write-back.
+ALERTS: sa.Table = Alert.__table__  # type: ignore[attr-defined]
+ALERT_EVENTS: sa.Table = AlertEvent.__table__  # type: ignore[attr-defined]
+_WRITTEN = WRITE_BACK.returning(
+    OUTBOX.c.id,
+    OUTBOX.c.status,
+    OUTBOX.c.method,
+    OUTBOX.c.reason,
+    OUTBOX.c.staff_member_id,
+    OUTBOX.c.chat_id,
+    OUTBOX.c.sent_at,
+    OUTBOX.c.telegram_message_id,
+).cte("written")
+_NAMED = _WRITTEN.c.reason["alert_id"].astext
+_ALERT_ID = sa.case((_NAMED.regexp_match("^[0-9]{1,18}$"), _NAMED.cast(sa.BigInteger)))
+WRITE_BACK_AND_DELIVERED = sa.insert(ALERT_EVENTS).from_select(
+    ["alert_id", "kind", "staff_member_id", "detail", "created_at"],
+    sa.select(
+        ALERTS.c.id,
+        sa.literal(AlertEventKind.delivered.value),
+        _WRITTEN.c.staff_member_id,
+        sa.func.jsonb_build_object(
+            "outbox_id",
+            _WRITTEN.c.id,
+            "chat_id",
+            _WRITTEN.c.chat_id,
+            "message_id",
+            _WRITTEN.c.telegram_message_id,
+        ),
+        _WRITTEN.c.sent_at,
+    )
+    .select_from(_WRITTEN)
+    .join(ALERTS, ALERTS.c.id == _ALERT_ID)
+    .where(
+        _WRITTEN.c.status == OutboxStatus.sent.value,
+        _WRITTEN.c.method == "sendMessage",
+        _WRITTEN.c.reason.has_key("alert_id"),
+    ),
 )
 
 HOLD_CHAT = (
@@ -364,10 +408,10 @@ class Sender:
         held = [{"chat": o.row.chat_id, "until": o.not_before} for o in outcomes if o.flood]
         blocked = {o.row.client_id for o in outcomes if o.blocked and o.row.client_id}
         if not held and not blocked:
-            await writer.execute(WRITE_BACK, values)
+            await _write_back(writer, values)
         else:
             async with self.engine.begin() as conn:
-                await conn.execute(WRITE_BACK, values)
+                await _write_back(conn, values, nested=True)
                 if held:
                     await conn.execute(HOLD_CHAT, held)
                 if blocked:
@@ -398,6 +442,23 @@ class Sender:
             client.unreachable_since = self.clock()
             await record_audit(session, ActorKind.system, "client.blocked_bot", "client", client.id)
             await tell_coordinator(session, client, self.messaging, "blocked_note")
+
+
+async def _write_back(
+    conn: AsyncConnection, values: dict[str, Any], *, nested: bool = False
+) -> None:
+    """The outcomes, with the alert messages' `delivered` events, in one statement. Should the
+    events fail (an alert id that is not one), the outcomes are written alone: a message marked
+    sent matters more than its event."""
+    try:
+        if nested:
+            async with conn.begin_nested():
+                await conn.execute(WRITE_BACK_AND_DELIVERED, values)
+        else:
+            await conn.execute(WRITE_BACK_AND_DELIVERED, values)
+    except (sa.exc.IntegrityError, sa.exc.DataError) as exc:
+        log.warning("sender: delivered events not recorded (%s)", type(exc).__name__)
+        await conn.execute(WRITE_BACK, values)
 
 
 class _Shift:

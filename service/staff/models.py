@@ -31,6 +31,7 @@ class StaffMember(SQLModel, table=True):
     telegram_chat_id: int | None = Field(default=None, sa_type=sa.BigInteger, nullable=True)
     language: str = Field(default="en", max_length=8)
     active: bool = Field(default=True)
+    on_call: bool = Field(default=False)  # told by the escalation ladder's on-call steps
     created_at: datetime = created_at()
     linked_at: datetime | None = timestamp()
 

@@ -81,7 +81,7 @@ def _mount_webhook(app: FastAPI, webhook: TelegramWebhook) -> None:
     from pydantic import ValidationError
 
     from service.bot.app import process_update
-    from service.bot.middlewares import is_transient
+    from service.db import is_transient
 
     expected = webhook.secret.get_secret_value().encode()
 

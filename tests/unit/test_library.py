@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from service.content.compose import ClientFacts, client_context
 from service.content.library import (
     VALUES,
     Category,
@@ -16,6 +19,7 @@ from service.content.library import (
     load,
     parse,
 )
+from service.content.rendering import Renderer
 from service.content.service import SEED
 
 VALUE_CATEGORIES = (
@@ -136,11 +140,17 @@ def test_scale_followups_cover_every_scale_and_band(seed: list[Source]) -> None:
 def test_crisis_responses_carry_the_right_numbers(seed: list[Source]) -> None:
     crisis = [s for s in seed if s.meta.category is Category.crisis_response]
     assert {(s.meta.language, s.meta.extras["alert"]) for s in crisis} == {
-        (lang, kind) for lang in ("en", "es") for kind in ("self_harm", "overdose", "sos")
+        (lang, kind)
+        for lang in ("en", "es")
+        for kind in ("self_harm", "overdose", "sos", "help_request")
     }
+    renderer = Renderer()
     for source in crisis:
-        assert "988" in source.body, source.meta.id  # every crisis response names the Lifeline
-        if source.meta.extras["alert"] == "overdose":
-            assert "911" in source.body, source.meta.id
-        if source.meta.language == "es" and source.meta.extras["alert"] != "overdose":
-            assert "AYUDA" in source.body or "marca 2" in source.body, source.meta.id
+        # The numbers are data (templates/crisis_lines.toml), never written into a message.
+        assert not re.search(r"\d{3}", source.body), source.meta.id
+        facts = ClientFacts("Sam", source.meta.language)  # the defaults: the US lines
+        text = renderer.render(source.body, client_context(facts, None, date(2026, 3, 1))).text
+        assert "988" in text, source.meta.id  # every crisis response names the Lifeline
+        assert "911" in text, source.meta.id  # and the emergency number
+        if source.meta.language == "es":
+            assert "AYUDA" in text and "marca 2" in text, source.meta.id

@@ -5,6 +5,8 @@ what matters to them), linked to the check-in."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
@@ -29,6 +31,8 @@ from service.columns import utcnow
 from service.content.service import Composed, Messaging
 from service.conversations.models import InboundMessage
 from service.outbox.service import enqueue_call
+from service.signals.classifier import Reading
+from service.signals.service import record_reading
 
 SCALES = ("mood", "craving", "confidence")
 LONG_TEXT = 2000  # more than a check-in answer: acknowledged, kept for the care team
@@ -40,7 +44,9 @@ def build_router() -> Router:
     router.message.register(checkin_now, Command("checkin"))
     router.callback_query.register(scale_answer, ScaleAnswer.filter())
     router.callback_query.register(weekly_answer, WeeklyAnswer.filter())
-    router.message.register(words, F.text, ~F.text.startswith("/"), is_answerable)
+    router.message.register(
+        words, F.text, ~F.text.startswith("/"), lambda _, client: is_answerable(client)
+    )
     return router
 
 
@@ -158,17 +164,40 @@ async def weekly_answer(
 
 async def words(
     message: Message,
+    *,
     session: AsyncSession,
     inbound: InboundMessage,
-    client: Client | None,
+    client: Client,
     messaging: Messaging,
+    reading: Reading | None,
 ) -> None:
-    """Whatever an enrolled client writes is answered."""
-    assert client is not None and client.telegram_chat_id is not None
+    """Whatever an enrolled client writes is kept with what it says, and answered."""
+    assert client.telegram_chat_id is not None
+    now = utcnow()
+    if reading is not None:
+        await record_reading(session, client, inbound, reading, now=now, messaging=messaging)
     if len(message.text or "") > LONG_TEXT:
         await reply(session, client.telegram_chat_id, text(client.language, "too_long"), to=client)
         return
-    answer = await answer_words(session, client, messaging, utcnow(), replies=inbound.id or 0)
+    await answer(
+        session, client, messaging, inbound, now, talk=reading.talk if reading else "neutral"
+    )
+
+
+async def answer(
+    session: AsyncSession,
+    client: Client,
+    messaging: Messaging,
+    inbound: InboundMessage,
+    now: datetime,
+    *,
+    care: str | None = None,
+    talk: str = "neutral",
+) -> None:
+    """Answer a client's words (see ``answer_words``) and link them to their check-in."""
+    answer = await answer_words(
+        session, client, messaging, now, replies=inbound.id or 0, care=care, talk=talk
+    )
     if answer is None:
         return
     if answer.checkin is not None:
@@ -176,7 +205,6 @@ async def words(
     await _send(session, client, answer.composed)
 
 
-def is_answerable(message: Message, client: Client | None) -> bool:
+def is_answerable(client: Client | None) -> bool:
     """A consented client (others are for the fallback: consent first, or how to enrol)."""
-    del message
     return client is not None and client.state not in {*NOT_ENROLLED_YET, ClientState.erased}
