@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from service.checkins import cli as cadence_cli
 from service.config import Settings, load_settings
+from service.console import cli as users_cli
 from service.content import cli as content_cli
 from service.errors import AftercareError
 from service.logs import configure_logging
@@ -85,6 +86,7 @@ def parser() -> argparse.ArgumentParser:
     content_cli.add_parser(commands)
     cadence_cli.add_parser(commands)
     staff_cli.add_parser(commands)
+    users_cli.add_parser(commands)
 
     classify = commands.add_parser(
         "classify",
@@ -252,7 +254,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # Commands whose module runs them against the database, returning the exit status.
-ADMIN_COMMANDS = {"programs": cadence_cli.run, "cadence": cadence_cli.run, "staff": staff_cli.run}
+ADMIN_COMMANDS = {
+    "programs": cadence_cli.run,
+    "cadence": cadence_cli.run,
+    "staff": staff_cli.run,
+    "users": users_cli.run,
+}
 
 
 def _dispatch(settings: Settings, args: argparse.Namespace) -> int:

@@ -56,6 +56,18 @@ class Settings(BaseSettings):
         default=None,
         description="The console's address as staff reach it, for links in alerts.",
     )
+    console_idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=24 * 60,
+        description="Minutes without a request after which a console session ends.",
+    )
+    console_session_hours: int = Field(
+        default=12,
+        ge=1,
+        le=24 * 7,
+        description="Hours after signing in when a console session ends, however active.",
+    )
     sandbox_port: int = Field(
         default=8081, ge=0, le=65535, description="Port of the sandbox Bot API (no token set)."
     )

@@ -40,3 +40,11 @@ class LinkConflict(AftercareError):
 
 class InvalidCadence(AftercareError):
     """The cadence is not valid."""
+
+
+class AccountError(AftercareError):
+    """This console account cannot be created or changed."""
+
+
+class WeakPassword(AccountError):
+    """A password needs at least 12 characters."""

@@ -38,6 +38,7 @@ from service.scheduler import Ticker, ticks
 from service.signals.classifier import classifier_for
 from service.telegram import SANDBOX_TOKEN, SANDBOX_USERNAME, Telegram
 from service.web.app import TelegramWebhook, create_app
+from service.web.console import ConsoleConfig
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +187,12 @@ async def web_role(services: Services, stop: asyncio.Event) -> None:
             services.telegram.bot(), _dispatcher(services), settings.webhook_secret
         )
     config = uvicorn.Config(
-        create_app(services.engine, sandbox_url=sandbox_url, webhook=webhook),
+        create_app(
+            services.engine,
+            sandbox_url=sandbox_url,
+            webhook=webhook,
+            console=ConsoleConfig.from_settings(settings),
+        ),
         log_level="warning",
         access_log=False,
         lifespan="off",

@@ -8,6 +8,7 @@ from service.alerts.models import Alert, AlertEvent
 from service.audit.models import AuditEntry
 from service.checkins.models import CadenceChange, Checkin
 from service.clients.models import Client, ConsentRecord, Invite, Program
+from service.console.models import ConsoleSession, LoginAttempt
 from service.content.models import Template, TemplateVersion
 from service.conversations.models import ConversationState, InboundMessage
 from service.outbox.models import OutboxMessage
@@ -24,10 +25,12 @@ __all__ = [
     "Checkin",
     "Client",
     "ConsentRecord",
+    "ConsoleSession",
     "ConsoleUser",
     "ConversationState",
     "InboundMessage",
     "Invite",
+    "LoginAttempt",
     "OutboxMessage",
     "Program",
     "Signal",

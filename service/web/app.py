@@ -1,4 +1,4 @@
-"""The web role: status page, health endpoints, Telegram's webhook; the console mounts here."""
+"""The web role: status page, health endpoints, Telegram's webhook, and the console."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.config import WEBHOOK_PATH
+from service.web import console as console_access
+from service.web.console import ConsoleConfig
 from service.web.status import database_status, overview
 
 if TYPE_CHECKING:
@@ -37,10 +39,15 @@ class TelegramWebhook:
 
 
 def create_app(
-    engine: AsyncEngine, *, sandbox_url: str | None = None, webhook: TelegramWebhook | None = None
+    engine: AsyncEngine,
+    *,
+    sandbox_url: str | None = None,
+    webhook: TelegramWebhook | None = None,
+    console: ConsoleConfig | None = None,
 ) -> FastAPI:
     """The ASGI app. The engine belongs to the caller, who disposes of it. With ``webhook``,
-    Telegram's updates are received at ``POST /telegram/webhook``."""
+    Telegram's updates are received at ``POST /telegram/webhook``. The console (``/login``,
+    ``/console``) follows ``console`` (by default: plain-http cookies, 30 minutes idle)."""
     app = FastAPI(title="Aftercare", docs_url=None, redoc_url=None, openapi_url=None)
     pages = Jinja2Templates(directory=TEMPLATES)
 
@@ -71,6 +78,7 @@ def create_app(
             status_code=503,
         )
 
+    console_access.install(app, engine, pages, console or ConsoleConfig())
     if webhook is not None:
         _mount_webhook(app, webhook)
     return app

@@ -1,0 +1,1 @@
+"""The web console's accounts and access: passwords, sessions, sign-in throttling."""
