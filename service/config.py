@@ -68,6 +68,12 @@ class Settings(BaseSettings):
         le=24 * 7,
         description="Hours after signing in when a console session ends, however active.",
     )
+    trusted_proxies: str = Field(
+        default="127.0.0.1",
+        description="Addresses of reverse proxies whose X-Forwarded-For the web role believes "
+        "(comma-separated IPs or networks, or *): the console's per-address sign-in limit "
+        "needs each person's own address.",
+    )
     sandbox_port: int = Field(
         default=8081, ge=0, le=65535, description="Port of the sandbox Bot API (no token set)."
     )

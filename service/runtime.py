@@ -195,6 +195,7 @@ async def web_role(services: Services, stop: asyncio.Event) -> None:
         ),
         log_level="warning",
         access_log=False,
+        forwarded_allow_ips=settings.trusted_proxies,
         lifespan="off",
     )
     server = _Server(config)

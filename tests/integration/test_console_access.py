@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -26,12 +27,16 @@ from service.audit.models import AuditEntry
 from service.clients.models import Client, ClientState
 from service.config import Settings, load_settings
 from service.console import cli
-from service.console.models import ConsoleSession
+from service.console.models import ConsoleSession, LoginAttempt
 from service.errors import AftercareError
+from service.runtime import Services
 from service.signals.models import Severity, SignalKind
 from service.staff.models import ConsoleUser, StaffMember, StaffRole
 from service.web.app import create_app
 from service.web.console import LOCKED, REFUSED, THROTTLED, ConsoleConfig
+from tests.integration.test_run import free_port
+from tests.people import service_running
+from tests.waiting import eventually
 
 PASSWORD = "correct horse battery"
 START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -570,3 +575,31 @@ async def test_the_passwords_typed_at_the_prompt_must_agree(
             parse("users", "create", "--email", "a@example.org", "--role", "admin"),
             io.StringIO(),
         )
+
+
+@pytest.mark.parametrize(
+    ("trusted", "seen"), [("127.0.0.1", "203.0.113.9"), ("10.0.0.1", "127.0.0.1")]
+)
+async def test_the_web_role_believes_only_a_trusted_proxys_forwarded_address(
+    services: Services, sessions: async_sessionmaker[AsyncSession], trusted: str, seen: str
+) -> None:
+    port = free_port()
+    settings = services.settings.model_copy(update={"web_port": port, "trusted_proxies": trusted})
+    async with (
+        service_running(replace(services, settings=settings), ("web",)),
+        httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", headers={"X-Forwarded-For": "203.0.113.9"}
+        ) as web,
+    ):
+        await eventually(lambda: _up(web), True, within=10)
+        assert REFUSED in (await sign_in(web, "nobody@example.org", "a wrong password")).text
+    async with sessions() as session:
+        addresses = list(await session.scalars(sa.select(LoginAttempt.ip)))
+    assert addresses == [seen]
+
+
+async def _up(web: httpx.AsyncClient) -> bool:
+    try:
+        return (await web.get("/healthz")).status_code == 200
+    except httpx.TransportError:
+        return False
