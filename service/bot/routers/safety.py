@@ -76,12 +76,7 @@ async def crisis_words(
     kind = SignalKind.overdose if SignalKind.overdose in kinds else SignalKind.self_harm
     now = utcnow()
     await respond_to_crisis(session, message, client, messaging, kind=kind, now=now)
-    if client is not None:
-        await _keep(
-            session,
-            client,
-            record_reading(session, client, inbound, reading, now=now, messaging=messaging),
-        )
+    await _keep_reading(session, client, inbound, reading, now=now, messaging=messaging)
 
 
 async def risk_words(
@@ -103,12 +98,7 @@ async def risk_words(
         assert client is not None  # needs_care answers only clients' other risks
         care = next(kind for kind in CARE_REPLIES if kind in kinds)
         await answer(session, client, messaging, inbound, now, care=care)
-    if client is not None:
-        await _keep(
-            session,
-            client,
-            record_reading(session, client, inbound, reading, now=now, messaging=messaging),
-        )
+    await _keep_reading(session, client, inbound, reading, now=now, messaging=messaging)
 
 
 async def sos(
@@ -182,6 +172,24 @@ def plain_crisis_text(messaging: Messaging, client: Client | None, language: str
     and for when handling a message failed."""
     lines = crisis_lines_for(messaging, client).for_language(language)
     return text(language, "sos_unknown", **lines)
+
+
+async def _keep_reading(
+    session: AsyncSession,
+    client: Client | None,
+    inbound: InboundMessage,
+    reading: Reading,
+    *,
+    now: datetime,
+    messaging: Messaging,
+) -> None:
+    """A client's signals and alerts for what they wrote (someone outside the program has no
+    record to keep them in)."""
+    if client is not None:
+        reading_kept = record_reading(
+            session, client, inbound, reading, now=now, messaging=messaging
+        )
+        await _keep(session, client, reading_kept)
 
 
 async def _keep(session: AsyncSession, client: Client, signals: Awaitable[object]) -> None:
