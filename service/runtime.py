@@ -191,7 +191,7 @@ async def web_role(services: Services, stop: asyncio.Event) -> None:
             services.engine,
             sandbox_url=sandbox_url,
             webhook=webhook,
-            console=ConsoleConfig.from_settings(settings),
+            console=ConsoleConfig.from_settings(settings, messaging_for(settings)),
         ),
         log_level="warning",
         access_log=False,

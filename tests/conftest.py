@@ -32,6 +32,7 @@ from service.sandbox import RateLimits
 from service.sandbox.client import SandboxClient
 from service.sandbox.server import SandboxServer
 from service.telegram import SANDBOX_TOKEN, SANDBOX_USERNAME, Telegram
+from tests.console import Clock
 from tests.people import service_running
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,3 +158,9 @@ async def bot_service(services: Services) -> AsyncIterator[Services]:
     """The bot and worker roles running against the sandbox and this test's database."""
     async with service_running(services):
         yield services
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The console's clock in a test: 2026-11-26 09:00 UTC until advanced."""
+    return Clock()

@@ -357,7 +357,7 @@ def staff_text(
         "client_code": client.code,
         "severity": SEVERITIES[language][Severity(alert.severity)],
         "alert_reason": REASONS[language][kind],
-        "console_link": f"{messaging.console_url.rstrip('/')}/alerts/{alert.id}",
+        "console_link": f"{messaging.console_url.rstrip('/')}/console/alerts/{alert.id}",
     }
     body = messaging.library.published(choice.meta).source.body
     rendered = messaging.renderer.render(body, context).text
@@ -579,7 +579,7 @@ async def tell_coordinator(
         await session.get(StaffMember, client.coordinator_id) if client.coordinator_id else None
     )
     if coordinator is not None and coordinator.active and coordinator.telegram_chat_id:
-        link = f"{messaging.console_url}/clients/{client.id}"
+        link = f"{messaging.console_url.rstrip('/')}/console/clients/{client.id}"
         await enqueue(
             session,
             chat_id=coordinator.telegram_chat_id,

@@ -55,5 +55,5 @@ SAMPLE_STAFF: dict[str, str | int | None] = {
     "client_code": "K7QX3M",
     "severity": "critical",
     "alert_reason": "possible self-harm",
-    "console_link": "https://care.example.org/alerts/12",
+    "console_link": "https://care.example.org/console/alerts/12",
 }

@@ -78,7 +78,7 @@ def create_app(
             status_code=503,
         )
 
-    console_access.install(app, engine, pages, console or ConsoleConfig())
+    console_access.install(app, engine, pages, console or ConsoleConfig(), sandbox_url=sandbox_url)
     if webhook is not None:
         _mount_webhook(app, webhook)
     return app

@@ -26,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from service.alerts.models import Alert, AlertStatus
+from service.audit.models import ActorKind
+from service.audit.service import record_audit
 from service.clients.models import Client, ClientState
 from service.columns import utcnow
 from service.config import Settings
@@ -37,8 +39,10 @@ from service.console.accounts import (
     sign_in,
     sign_out,
 )
+from service.content.service import Messaging
 from service.signals.models import Severity
 from service.staff.models import ConsoleRole, ConsoleUser
+from service.telegram import SANDBOX_USERNAME, bot_username
 
 log = logging.getLogger(__name__)
 
@@ -52,22 +56,45 @@ THROTTLED = "Too many attempts to sign in from your network. Try again later."
 Form = dict[str, str]
 
 
+async def sandbox_username() -> str:
+    return SANDBOX_USERNAME
+
+
 @dataclass(frozen=True)
 class ConsoleConfig:
-    """What the console's access needs beyond the database."""
+    """What the console needs beyond the database: its access policy and clock, the process's
+    messaging (alerts acted on in the console are shown in Telegram as after a button press),
+    and what new invites are made with."""
 
     policy: AccessPolicy = field(default_factory=AccessPolicy)
     secure_cookies: bool = False  # the console is reached over https
     clock: Callable[[], datetime] = utcnow
+    messaging: Messaging = field(default_factory=Messaging)
+    bot_username: Callable[[], Awaitable[str]] = sandbox_username  # for invite links
+    invite_ttl: timedelta = timedelta(days=14)
+    default_timezone: str = "America/New_York"
+    default_language: str = "en"
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ConsoleConfig:
+    def from_settings(cls, settings: Settings, messaging: Messaging | None = None) -> ConsoleConfig:
+        known: list[str] = []
+
+        async def username() -> str:  # asked of Telegram once, when the first invite is made
+            if not known:
+                known.append(await bot_username(settings))
+            return known[0]
+
         return cls(
             policy=AccessPolicy(
                 idle=timedelta(minutes=settings.console_idle_minutes),
                 lifetime=timedelta(hours=settings.console_session_hours),
             ),
             secure_cookies=settings.console_url.startswith("https://"),
+            messaging=messaging or Messaging(),
+            bot_username=username,
+            invite_ttl=timedelta(days=settings.invite_ttl_days),
+            default_timezone=settings.default_timezone,
+            default_language=settings.default_language,
         )
 
 
@@ -78,6 +105,7 @@ class Console:
     sessions: async_sessionmaker[AsyncSession]
     pages: Jinja2Templates
     config: ConsoleConfig
+    sandbox_url: str | None = None  # the sandbox Bot API, when the service runs on it
 
     def render(
         self,
@@ -94,6 +122,7 @@ class Console:
             {
                 "viewer": viewer,
                 "csrf_token": viewer.csrf_token if viewer else None,
+                "sandbox": self.sandbox_url is not None,
                 **(context or {}),
             },
             status_code=status_code,
@@ -170,6 +199,11 @@ def require(*roles: ConsoleRole) -> Callable[..., Awaitable[SignedIn]]:
     return allowed
 
 
+Admin = Annotated[SignedIn, Depends(require(ConsoleRole.admin))]
+# Acting on clients and alerts: admins, and coordinators for their own clients (viewers only look).
+Acting = Annotated[SignedIn, Depends(require(ConsoleRole.admin, ConsoleRole.coordinator))]
+
+
 async def read_form(request: Request) -> Form:
     """An ``application/x-www-form-urlencoded`` body, first value of each field."""
     body = await request.body()
@@ -211,13 +245,50 @@ def wants_page(request: Request) -> bool:
     return request.method in {"GET", "HEAD"} and "text/html" in request.headers.get("accept", "")
 
 
-def install(
-    app: FastAPI, engine: AsyncEngine, pages: Jinja2Templates, config: ConsoleConfig
-) -> None:
-    """Mount the console's access pages and the error handlers its dependencies rely on."""
-    from service.db import session_factory
+def visible_clients(viewer: SignedIn) -> sa.ColumnElement[bool]:
+    """The clients a user may see: all of them, or a coordinator's own (none while their
+    account is not linked to a staff member)."""
+    if viewer.role is not ConsoleRole.coordinator:
+        return sa.true()
+    if viewer.staff_member_id is None:
+        return sa.false()
+    return col(Client.coordinator_id) == viewer.staff_member_id
 
-    app.state.console = Console(session_factory(engine), pages, config)
+
+async def audit(
+    session: AsyncSession,
+    viewer: SignedIn,
+    action: str,
+    subject_type: str,
+    subject_id: int | str | None,
+    **detail: Any,
+) -> None:
+    """Record what a console user looked at or changed (ids and categories, never text), in
+    the transaction of the request; the caller commits."""
+    await record_audit(
+        session,
+        ActorKind.console_user,
+        action,
+        subject_type,
+        subject_id,
+        detail=detail,
+        actor_id=viewer.user_id,
+    )
+
+
+def install(
+    app: FastAPI,
+    engine: AsyncEngine,
+    pages: Jinja2Templates,
+    config: ConsoleConfig,
+    *,
+    sandbox_url: str | None = None,
+) -> None:
+    """Mount the console's pages and the error handlers its dependencies rely on."""
+    from service.db import session_factory
+    from service.web.pages import routers
+
+    app.state.console = Console(session_factory(engine), pages, config, sandbox_url)
 
     @app.exception_handler(SignInRequired)
     async def _sign_in_required(request: Request, exc: SignInRequired) -> Response:
@@ -252,6 +323,8 @@ def install(
         )
 
     app.include_router(router)
+    for pages_router in routers():
+        app.include_router(pages_router)
 
 
 router = APIRouter()
@@ -352,15 +425,8 @@ SEVERITIES = [Severity.critical, Severity.high, Severity.medium, Severity.low, S
 
 @router.get("/console", response_class=HTMLResponse)
 async def home(request: Request, session: Database, viewer: Viewer) -> Response:
-    """Who is signed in, and the numbers they may see: all of them, or a coordinator's own
-    clients' (none while their account is not linked to a staff member)."""
-    mine: sa.ColumnElement[bool] = sa.true()
-    if viewer.role is ConsoleRole.coordinator:
-        mine = (
-            col(Client.coordinator_id) == viewer.staff_member_id
-            if viewer.staff_member_id is not None
-            else sa.false()
-        )
+    """Who is signed in, and the numbers of the clients they may see."""
+    mine = visible_clients(viewer)
     alerts = await session.execute(
         sa.select(col(Alert.severity), col(Alert.status), sa.func.count())
         .join(Client, col(Client.id) == col(Alert.client_id))
@@ -396,11 +462,7 @@ async def home(request: Request, session: Database, viewer: Viewer) -> Response:
 
 
 @router.get("/console/users", response_class=HTMLResponse)
-async def users(
-    request: Request,
-    session: Database,
-    viewer: Annotated[SignedIn, Depends(require(ConsoleRole.admin))],
-) -> Response:
+async def users(request: Request, session: Database, viewer: Admin) -> Response:
     """Console users (admins only): email, role, state, last sign-in."""
     listed = (await session.scalars(sa.select(ConsoleUser).order_by(col(ConsoleUser.id)))).all()
     return console_of(request).render(request, "users.html", {"users": listed})

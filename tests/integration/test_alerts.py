@@ -89,7 +89,7 @@ async def test_an_alert_reaches_the_coordinator_and_the_team_chat_with_buttons(
         for sent in (to_coordinator, to_team):
             assert client.code in sent["text"]
             assert "critical" in sent["text"]
-            assert "/alerts/" in sent["text"]
+            assert "/console/alerts/" in sent["text"]
             assert "Kai" not in sent["text"]  # a code, never the name
             assert "kill" not in sent["text"]  # nor their words, unless the deployment says so
             assert labels(sent) == OPEN

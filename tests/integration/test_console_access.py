@@ -4,7 +4,6 @@ the audit log. Users are created with the `aftercare users` command's own functi
 
 from __future__ import annotations
 
-import argparse
 import io
 import logging
 import os
@@ -13,7 +12,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -32,105 +31,29 @@ from service.errors import AftercareError
 from service.runtime import Services
 from service.signals.models import Severity, SignalKind
 from service.staff.models import ConsoleUser, StaffMember, StaffRole
-from service.web.app import create_app
 from service.web.console import LOCKED, REFUSED, THROTTLED, ConsoleConfig
+from tests.console import (
+    HTML,
+    PASSWORD,
+    START,
+    Clock,
+    browser,
+    create,
+    csrf_of,
+    login_form,
+    parse,
+    sign_in,
+    users,
+)
 from tests.integration.test_run import free_port
 from tests.people import service_running
 from tests.waiting import eventually
-
-PASSWORD = "correct horse battery"
-START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
-CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
-HTML = {"accept": "text/html"}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-def parse(*argv: str) -> argparse.Namespace:
-    root = argparse.ArgumentParser(prog="aftercare")
-    cli.add_parser(root.add_subparsers(dest="command", required=True))
-    return root.parse_args(argv)
-
-
-async def users(settings: Settings, *argv: str, stdin: str = "") -> str:
-    out = io.StringIO()
-    assert await cli.run(settings, parse("users", *argv), out, io.StringIO(stdin)) == 0
-    return out.getvalue()
-
-
-async def create(
-    settings: Settings, email: str, role: str, *, staff: int | None = None, password: str = PASSWORD
-) -> None:
-    extra = ["--staff", str(staff)] if staff is not None else []
-    said = await users(
-        settings,
-        "create",
-        "--email",
-        email,
-        "--role",
-        role,
-        *extra,
-        "--password-stdin",
-        stdin=password + "\n",
-    )
-    assert said.endswith(f"({email.lower()}, {role}) created.\n")
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture
 async def web(engine: AsyncEngine, clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
     async with browser(engine, clock) as client:
         yield client
-
-
-def browser(
-    engine: AsyncEngine,
-    clock: Clock,
-    *,
-    ip: str = "192.0.2.10",
-    config: ConsoleConfig | None = None,
-    base_url: str = "http://console.test",
-) -> httpx.AsyncClient:
-    app = create_app(engine, console=config or ConsoleConfig(clock=clock))
-    transport = httpx.ASGITransport(app=app, client=(ip, 50000))
-    return httpx.AsyncClient(transport=transport, base_url=base_url)
-
-
-async def login_form(web: httpx.AsyncClient, path: str = "/login") -> str:
-    page = await web.get(path, headers=HTML)
-    assert page.status_code == 200
-    found = CSRF_FIELD.search(page.text)
-    assert found is not None
-    return found.group(1)
-
-
-async def sign_in(
-    web: httpx.AsyncClient, email: str, password: str = PASSWORD, *, next_path: str = ""
-) -> httpx.Response:
-    token = await login_form(web)
-    form = {"csrf_token": token, "email": email, "password": password, "next": next_path}
-    return await web.post("/login", data=form)
-
-
-async def csrf_of(web: httpx.AsyncClient) -> str:
-    page = await web.get("/console", headers=HTML)
-    assert page.status_code == 200
-    found = CSRF_FIELD.search(page.text)
-    assert found is not None
-    return found.group(1)
 
 
 async def audit_actions(sessions: async_sessionmaker[AsyncSession]) -> list[str]:

@@ -114,7 +114,7 @@ async def test_crisis_words_get_the_crisis_response_in_every_state(
     assert len(crisis_rows) == 4
     [staff_alert] = await telegram.wait_for_messages(COORDINATOR, 1)
     assert "Kai" not in staff_alert["text"]  # a code, never the name
-    assert "/alerts/" in staff_alert["text"]
+    assert "/console/alerts/" in staff_alert["text"]
 
 
 @pytest.mark.parametrize("language", ["en", "es"])

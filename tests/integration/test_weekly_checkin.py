@@ -138,7 +138,7 @@ async def test_four_taps_get_a_summary_and_strong_cravings_alert_the_coordinator
     assert alerts == [("craving", "medium", AlertStatus.open)]
     [staff_alert] = await telegram.wait_for_messages(COORDINATOR, 1)
     assert "Kai" not in staff_alert["text"]  # a code, never the name
-    assert "/alerts/" in staff_alert["text"]
+    assert "/console/alerts/" in staff_alert["text"]
 
 
 async def test_a_spanish_client_can_skip_and_low_answers_become_signals(
