@@ -27,6 +27,7 @@ from service.bot.app import (
 )
 from service.checkins.planner import Planner
 from service.config import Settings
+from service.console.accounts import AccessPolicy, Tidier
 from service.content.service import Messaging
 from service.db import session_factory
 from service.errors import AftercareError
@@ -155,7 +156,8 @@ async def worker_role(services: Services, stop: asyncio.Event) -> None:
     )
     try:
         async with asyncio.TaskGroup() as group:
-            work = ticks(planner, escalator, plan_every=settings.tick_seconds)
+            tidier = Tidier(sessions, AccessPolicy.from_settings(settings))
+            work = ticks(planner, escalator, tidier, plan_every=settings.tick_seconds)
             group.create_task(Ticker(work).run(stop))
             group.create_task(sender.run(stop))
     finally:
@@ -170,10 +172,21 @@ class _Server(uvicorn.Server):
         yield
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """The web role's listening socket, with TCP_NODELAY, which accepted connections inherit.
+
+    asyncio sets TCP_NODELAY only on sockets whose protocol number is TCP's, and
+    ``socket.create_server``'s is 0: without it, each answer on a kept-alive connection waited
+    some 40 ms for the browser's delayed ACK (Nagle's algorithm holding the body back)."""
+    listener = socket.create_server((host, port))
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return listener
+
+
 async def web_role(services: Services, stop: asyncio.Event) -> None:
     settings = services.settings
     try:
-        listener = socket.create_server((settings.web_host, settings.web_port))
+        listener = listen(settings.web_host, settings.web_port)
     except OSError as exc:
         raise AftercareError(
             f"Cannot listen on {settings.web_host}:{settings.web_port} ({exc.strerror}): "

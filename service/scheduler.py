@@ -18,12 +18,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from service.alerts.escalation import Escalator
 from service.checkins.planner import Planner
+from service.console.accounts import Tidier
 
 log = logging.getLogger(__name__)
 
 FOLLOW_UP_SECONDS = 60.0
 RESUME_SECONDS = 60.0
 ESCALATE_SECONDS = 30.0
+TIDY_CONSOLE_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -33,14 +35,18 @@ class Tick:
     run: Callable[[], Awaitable[int]]
 
 
-def ticks(planner: Planner, escalator: Escalator, *, plan_every: float) -> list[Tick]:
-    """Scheduled touches (milestones among them), follow-ups and misses, pauses that end, and
-    alerts nobody acknowledged climbing the escalation ladder."""
+def ticks(
+    planner: Planner, escalator: Escalator, tidier: Tidier, *, plan_every: float
+) -> list[Tick]:
+    """Scheduled touches (milestones among them), follow-ups and misses, pauses that end,
+    alerts nobody acknowledged climbing the escalation ladder, and the console's dead sessions
+    and old sign-in attempts deleted."""
     return [
         Tick("plan", plan_every, planner.plan),
         Tick("follow_up", FOLLOW_UP_SECONDS, planner.follow_up),
         Tick("resume", RESUME_SECONDS, planner.resume),
         Tick("escalate", ESCALATE_SECONDS, escalator.escalate),
+        Tick("tidy_console", TIDY_CONSOLE_SECONDS, tidier.tidy),
     ]
 
 

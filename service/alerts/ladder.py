@@ -75,6 +75,15 @@ class Ladder:
             return None
         return max(step.own_due(started, zone) for step in steps[: level + 1])
 
+    def standing(self, severity: str, level: int, next_at: datetime | None) -> Standing:
+        """Where an alert not yet acknowledged stands: ``level`` steps taken, and its next step
+        due at ``next_at`` (the alert's ``next_escalation_at``; None when nothing is left)."""
+        steps = self.steps_for(severity)
+        following = steps[level] if next_at is not None and level < len(steps) else None
+        return Standing(
+            min(level, len(steps)), len(steps), following, next_at if following else None
+        )
+
     def data(self) -> dict[str, list[dict[str, str]]]:
         return {severity: [step.data() for step in steps] for severity, steps in self.steps.items()}
 
@@ -95,6 +104,20 @@ class Ladder:
                 _step(rung, f"{severity} step {number}") for number, rung in enumerate(rungs, 1)
             )
         return cls(steps)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """An alert's place on its ladder: the SLA clock the console shows."""
+
+    taken: int  # steps taken so far
+    steps: int  # steps at the alert's severity (0: it does not escalate)
+    next_step: Step | None = None  # None: no step is left
+    due: datetime | None = None  # when the next step comes
+
+    def until(self, now: datetime) -> timedelta | None:
+        """Time left before the next step (negative once it is overdue); None without one."""
+        return None if self.due is None else self.due - now
 
 
 def _step(data: object, where: str) -> Step:

@@ -58,7 +58,8 @@ class AlertEventKind(StrEnum):
     callback_requested = "callback_requested"  # a call back to the client was committed to
     resolved = "resolved"
     reopened = "reopened"  # a more severe finding after it was acknowledged
-    note = "note"
+    note = "note"  # a staff member's note (detail: text, which is never logged)
+    reassigned = "reassigned"  # someone else is to see to it (detail: from, to staff ids)
 
 
 class AlertEvent(SQLModel, table=True):

@@ -1,5 +1,6 @@
 """Alerts for the care team: one per client and episode, routed to the client's coordinator and
-the team chat with buttons, acted on from Telegram, and every change an alert event.
+the team chat with buttons, acted on from Telegram or the console (the same use cases, so both
+show the same state), and every change an alert event.
 
 A staff alert carries the client's code, severity, reason category and a console link; the
 client's words only where the deployment enables it (``AFTERCARE_ALERT_MESSAGE_TEXT``), because
@@ -87,6 +88,7 @@ RANK: Final = {
     Severity.critical: 4,
 }
 QUOTE_LIMIT: Final = 1500  # characters of the client's words in an alert (Telegram takes 4096)
+NOTE_LIMIT: Final = 4000  # characters of a staff member's note on an alert
 # pg_advisory_xact_lock(ALERT_LOCK, client id): one transaction at a time opens or updates a
 # client's alert, so two findings at once (the bot and a worker's tick) make one episode.
 ALERT_LOCK: Final = 0x616C_7274  # "alrt"
@@ -400,11 +402,13 @@ async def act_on_alert(
     now: datetime,
     messaging: Messaging,
     pressed: Pressed | None = None,
+    console_user: int | None = None,
 ) -> Acted:
     """A staff member's button press: acknowledge, resolve, or commit to calling back (which
-    acknowledges). The alert's messages are edited to show who acted and when, without the
-    buttons that no longer apply. A press that cannot count (a second tap, an alert already
-    resolved) changes nothing and says how things stand."""
+    acknowledges), in Telegram (``pressed``) or in the console (``console_user``, the console
+    account that acted for ``staff``). The alert's messages are edited to show who acted and
+    when, without the buttons that no longer apply. A press that cannot count (a second tap, an
+    alert already resolved) changes nothing and says how things stand."""
     assert staff.id is not None
     routing = messaging.alerts
     alert = await session.scalar(
@@ -429,13 +433,97 @@ async def act_on_alert(
         alert.acknowledged_by = staff.id
     alert.next_escalation_at = None  # the ladder stops
     alert.updated_at = now
-    via = {"via": "telegram", "chat_id": pressed.chat_id} if pressed else {}
+    via = _via(pressed, console_user)
     session.add(_event(alert, EVENT_FOR[choice], now, staff_member_id=staff.id, detail=via))
     await session.flush()
     await show_state(session, alert, messaging, pressed)
     if choice is not AlertChoice.resolve and routing.tell_client_when_seen:
         await _tell_client(session, messaging, alert.client_id, alert)
     return Acted(True, toast(staff.language, f"alert_done_{EVENT_FOR[choice].value}"))
+
+
+def _via(pressed: Pressed | None, console_user: int | None) -> dict[str, Any]:
+    """Where a staff member acted, for the event's detail."""
+    if pressed is not None:
+        return {"via": "telegram", "chat_id": pressed.chat_id}
+    if console_user is not None:
+        return {"via": "console", "console_user_id": console_user}
+    return {}
+
+
+async def add_note(
+    session: AsyncSession,
+    alert_id: int,
+    staff: StaffMember,
+    text: str,
+    *,
+    now: datetime,
+    console_user: int | None = None,
+) -> bool:
+    """A staff member's note on the alert, kept in its history (False: no such alert; a
+    ValueError for a blank note). The note may hold health information: it stays in the
+    event's detail and is never logged."""
+    note = text.strip()[:NOTE_LIMIT]
+    if not note:
+        raise ValueError("a note needs some text")
+    alert = await session.get(Alert, alert_id)
+    if alert is None:
+        return False
+    alert.updated_at = now
+    detail = {"text": note, **_via(None, console_user)}
+    session.add(_event(alert, AlertEventKind.note, now, staff_member_id=staff.id, detail=detail))
+    return True
+
+
+class Reassigned(StrEnum):
+    """What came of handing an alert to someone else."""
+
+    done = "done"
+    unchanged = "unchanged"  # it was theirs already
+    resolved = "resolved"  # a resolved alert stays with whoever had it
+    gone = "gone"
+
+
+async def reassign_alert(
+    session: AsyncSession,
+    alert_id: int,
+    to: StaffMember,
+    staff: StaffMember,
+    *,
+    now: datetime,
+    messaging: Messaging,
+    console_user: int | None = None,
+) -> Reassigned:
+    """``staff`` hands the alert to ``to``, who is sent it in Telegram with its buttons (a
+    ``notified`` event to the assignee, or one saying nobody could be told)."""
+    assert to.id is not None and staff.id is not None
+    alert = await session.scalar(
+        sa.select(Alert).where(col(Alert.id) == alert_id).with_for_update(key_share=True)
+    )
+    if alert is None:
+        return Reassigned.gone
+    if alert.status == AlertStatus.resolved:
+        return Reassigned.resolved
+    if alert.assigned_staff_id == to.id:
+        return Reassigned.unchanged
+    detail = {"from": alert.assigned_staff_id, "to": to.id, **_via(None, console_user)}
+    alert.assigned_staff_id = to.id
+    alert.updated_at = now
+    session.add(
+        _event(alert, AlertEventKind.reassigned, now, staff_member_id=staff.id, detail=detail)
+    )
+    client = await session.get(Client, alert.client_id)
+    assert client is not None
+    told = (
+        [Recipient(to.telegram_chat_id, to.language, to, to="assignee")]
+        if to.active and to.telegram_chat_id
+        else []
+    )
+    quote = await quote_of_alert(session, alert_id) if messaging.alerts.message_text else None
+    await notify(
+        session, messaging, client, alert, told, now=now, quote=quote, meant_for="assignee"
+    )
+    return Reassigned.done
 
 
 async def state_lines(

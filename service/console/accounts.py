@@ -13,16 +13,19 @@ import hashlib
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from service.audit.models import ActorKind
 from service.audit.service import record_audit
+from service.columns import utcnow
+from service.config import Settings
 from service.console.models import AttemptOutcome, ConsoleSession, LoginAttempt
 from service.console.passwords import (
     dummy_hash,
@@ -51,6 +54,16 @@ class AccessPolicy:
     address_window: timedelta = timedelta(minutes=15)
     # last_seen_at is written at most this often: a page view is not always a write.
     touch_every: timedelta = timedelta(minutes=1)
+    # Sign-in attempts are kept this long, well past every window that counts them (the audit
+    # log keeps the record of sign-ins and failures).
+    attempts_kept: timedelta = timedelta(days=1)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AccessPolicy:
+        return cls(
+            idle=timedelta(minutes=settings.console_idle_minutes),
+            lifetime=timedelta(hours=settings.console_session_hours),
+        )
 
 
 def normal_email(email: str) -> str:
@@ -100,14 +113,78 @@ async def create_user(
     return user
 
 
-async def disable_user(session: AsyncSession, email: str) -> ConsoleUser:
-    """The user can no longer sign in, and their open sessions end now."""
+async def set_password(
+    session: AsyncSession,
+    user: ConsoleUser,
+    password: str,
+    *,
+    actor: ActorKind,
+    actor_id: int | None = None,
+    keep_session_id: int | None = None,
+) -> int:
+    """A new password for ``user`` (checked for strength first). Every other session of theirs
+    ends, so a stolen session does not outlive the change; the number ended."""
+    user.password_hash = await asyncio.to_thread(hash_password, password)
+    ended = await session.execute(
+        sa.delete(ConsoleSession).where(
+            col(ConsoleSession.user_id) == user.id, col(ConsoleSession.id) != keep_session_id
+        )
+    )
+    count = int(ended.rowcount)  # type: ignore[attr-defined]
+    await record_audit(
+        session,
+        actor,
+        "console_user.password_changed",
+        "console_user",
+        user.id,
+        detail={"sessions_ended": count},
+        actor_id=actor_id,
+    )
+    await session.commit()
+    return count
+
+
+async def reset_password(session: AsyncSession, email: str, password: str) -> ConsoleUser:
+    """`aftercare users password EMAIL`: an administrator sets a forgotten password."""
+    user = await _user_by_email(session, email)
+    await set_password(session, user, password, actor=ActorKind.cli)
+    return user
+
+
+async def change_password(
+    session: AsyncSession, signed_in: SignedIn, current: str, new: str
+) -> None:
+    """A signed-in user changes their own password, knowing the current one; the session they
+    change it from stays signed in."""
+    user = await session.get(ConsoleUser, signed_in.user_id, with_for_update=True)
+    assert user is not None
+    if not await asyncio.to_thread(verify_password, user.password_hash, current):
+        raise AccountError("The current password is not right.")
+    if new == current:
+        raise AccountError("The new password is the same as the current one.")
+    await set_password(
+        session,
+        user,
+        new,
+        actor=ActorKind.console_user,
+        actor_id=user.id,
+        keep_session_id=signed_in.session_id,
+    )
+
+
+async def _user_by_email(session: AsyncSession, email: str) -> ConsoleUser:
     email = normal_email(email)
     user = await session.scalar(
         sa.select(ConsoleUser).where(col(ConsoleUser.email) == email).with_for_update()
     )
     if user is None:
         raise AccountError(f"There is no console user with the email {email}.")
+    return user
+
+
+async def disable_user(session: AsyncSession, email: str) -> ConsoleUser:
+    """The user can no longer sign in, and their open sessions end now."""
+    user = await _user_by_email(session, email)
     ended = await session.execute(
         sa.delete(ConsoleSession).where(col(ConsoleSession.user_id) == user.id)
     )
@@ -307,6 +384,34 @@ async def resume(
         await session.commit()
     assert live.id is not None and user.id is not None
     return SignedIn(live.id, live.csrf_token, user.id, user.email, user.role, user.staff_member_id)
+
+
+@dataclass(frozen=True)
+class Tidier:
+    """The worker's ``tidy_console`` tick: sessions that can no longer be resumed (past their
+    lifetime, or idle too long) and sign-in attempts past every window are deleted."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    policy: AccessPolicy
+    clock: Callable[[], datetime] = utcnow
+
+    async def tidy(self) -> int:
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            ended = await session.execute(
+                sa.delete(ConsoleSession).where(
+                    sa.or_(
+                        col(ConsoleSession.expires_at) <= now,
+                        col(ConsoleSession.last_seen_at) <= now - self.policy.idle,
+                    )
+                )
+            )
+            forgotten = await session.execute(
+                sa.delete(LoginAttempt).where(
+                    col(LoginAttempt.at) < now - self.policy.attempts_kept
+                )
+            )
+        return int(ended.rowcount + forgotten.rowcount)  # type: ignore[attr-defined]
 
 
 async def sign_out(session: AsyncSession, signed_in: SignedIn) -> None:

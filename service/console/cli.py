@@ -18,7 +18,7 @@ ROLES = ("admin", "coordinator", "viewer")
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    users = commands.add_parser("users", help="console users: create, list, disable")
+    users = commands.add_parser("users", help="console users: create, list, password, disable")
     actions = users.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = actions.add_parser(
         "create",
@@ -33,6 +33,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     actions.add_parser("list", help="console users: id, email, role, state, staff, last sign-in")
+    password = actions.add_parser(
+        "password", help="set a user's password (asks twice); ends their sessions"
+    )
+    password.add_argument("email")
+    password.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
     disable = actions.add_parser("disable", help="stop a user signing in; ends their sessions")
     disable.add_argument("email")
 
@@ -42,7 +49,7 @@ def read_password(use_stdin: bool, stdin: TextIO) -> str:
         return stdin.readline().rstrip("\r\n")
     first = getpass.getpass("Password (12 characters or more): ")
     if getpass.getpass("The same password again: ") != first:
-        raise AftercareError("The two passwords differ; nothing was created.")
+        raise AftercareError("The two passwords differ; nothing was changed.")
     return first
 
 
@@ -55,13 +62,13 @@ async def run(
     import sqlalchemy as sa
     from sqlmodel import col
 
-    from service.console.accounts import create_user, disable_user
+    from service.console.accounts import create_user, disable_user, reset_password
     from service.console.passwords import check_strength
     from service.db import database, session_factory
     from service.staff.models import ConsoleRole, ConsoleUser
 
     password = ""
-    if args.action == "create":
+    if args.action in {"create", "password"}:
         password = read_password(args.password_stdin, stdin)
         check_strength(password)  # before connecting: a short password is refused at once
     async with database(settings, migrate=False) as engine, session_factory(engine)() as session:
@@ -85,6 +92,9 @@ async def run(
                     else "never signed in"
                 )
                 out.write(f"{listed.id}\t{listed.email}\t{listed.role}\t{state}\t{staff}\t{last}\n")
+        elif args.action == "password":
+            user = await reset_password(session, args.email, password)
+            out.write(f"Console user {user.id} ({user.email}) has a new password.\n")
         else:
             user = await disable_user(session, args.email)
             out.write(f"Console user {user.id} ({user.email}) is disabled.\n")

@@ -61,14 +61,25 @@ async def sync_library(session: AsyncSession, sources: Sequence[Source]) -> Sync
     """Bring the seed library into the database.
 
     A new template gets version 1, published. A seed template whose text changed gets a new
-    published version, unless an admin has published an edit of their own (``created_by`` set):
-    their words win and the seed change is left for them to review.
+    published version, numbered after every version there is, unless an admin has written a
+    version of their own (``created_by`` set), published or a draft: their words win and the
+    seed change is left for them to review.
     """
     templates = {
         (template.key, template.language): template
         for template in await session.scalars(sa.select(Template))
     }
     latest = await _published_versions(session)
+    numbered = {
+        template_id: (int(last), bool(edited))
+        for template_id, last, edited in await session.execute(
+            sa.select(
+                col(TemplateVersion.template_id),
+                sa.func.max(col(TemplateVersion.version)),
+                sa.func.bool_or(col(TemplateVersion.created_by).is_not(None)),
+            ).group_by(col(TemplateVersion.template_id))
+        )
+    }
     created = updated = unchanged = kept = 0
     for source in sources:
         meta = source.meta
@@ -87,14 +98,15 @@ async def sync_library(session: AsyncSession, sources: Sequence[Source]) -> Sync
         if current is not None and current.body == source.body:
             unchanged += 1
             continue
-        if current is not None and current.created_by is not None:
+        last, edited = numbered.get(template.id, (0, False)) if template.id else (0, False)
+        if edited:
             kept += 1
             continue
         if current is not None:
             updated += 1
         await session.flush()
         assert template.id is not None
-        version = (current.version if current else 0) + 1
+        version = last + 1
         session.add(TemplateVersion(template_id=template.id, version=version, body=source.body))
         template.published_version = version
     await session.flush()

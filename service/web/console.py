@@ -35,11 +35,13 @@ from service.console.accounts import (
     AccessPolicy,
     SignedIn,
     SignInOutcome,
+    change_password,
     resume,
     sign_in,
     sign_out,
 )
 from service.content.service import Messaging
+from service.errors import AccountError
 from service.signals.models import Severity
 from service.staff.models import ConsoleRole, ConsoleUser
 from service.telegram import SANDBOX_USERNAME, bot_username
@@ -85,10 +87,7 @@ class ConsoleConfig:
             return known[0]
 
         return cls(
-            policy=AccessPolicy(
-                idle=timedelta(minutes=settings.console_idle_minutes),
-                lifetime=timedelta(hours=settings.console_session_hours),
-            ),
+            policy=AccessPolicy.from_settings(settings),
             secure_cookies=settings.console_url.startswith("https://"),
             messaging=messaging or Messaging(),
             bot_username=username,
@@ -466,3 +465,32 @@ async def users(request: Request, session: Database, viewer: Admin) -> Response:
     """Console users (admins only): email, role, state, last sign-in."""
     listed = (await session.scalars(sa.select(ConsoleUser).order_by(col(ConsoleUser.id)))).all()
     return console_of(request).render(request, "users.html", {"users": listed})
+
+
+@router.get("/console/account", response_class=HTMLResponse)
+async def account(request: Request, viewer: Viewer) -> Response:
+    """The signed-in user's own account: changing their password."""
+    return console_of(request).render(request, "account.html")
+
+
+@router.post("/console/account/password", response_class=HTMLResponse)
+async def new_password(
+    request: Request, session: Database, viewer: Viewer, form: CheckedForm
+) -> Response:
+    new = form.get("new_password", "")
+    problem = None
+    if new != form.get("new_password_again", ""):
+        problem = "The two new passwords differ."
+    else:
+        try:
+            await change_password(session, viewer, form.get("current_password", ""), new)
+        except AccountError as exc:  # a wrong current password, or a weak new one
+            problem = str(exc)
+    if problem is not None:
+        await session.rollback()
+        return console_of(request).render(
+            request, "account.html", {"error": problem}, status_code=400
+        )
+    return console_of(request).render(
+        request, "account.html", {"notice": "Your password is changed; other sessions ended."}
+    )

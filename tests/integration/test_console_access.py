@@ -26,6 +26,7 @@ from service.audit.models import AuditEntry
 from service.clients.models import Client, ClientState
 from service.config import Settings, load_settings
 from service.console import cli
+from service.console.accounts import AccessPolicy, Tidier
 from service.console.models import ConsoleSession, LoginAttempt
 from service.errors import AftercareError
 from service.runtime import Services
@@ -42,6 +43,7 @@ from tests.console import (
     csrf_of,
     login_form,
     parse,
+    post,
     sign_in,
     users,
 )
@@ -251,6 +253,31 @@ async def test_a_session_ends_when_idle_and_at_its_lifetime(
     assert (await web.get("/console", headers=HTML)).status_code == 303
 
 
+async def test_the_worker_forgets_dead_sessions_and_old_attempts(
+    settings: Settings,
+    engine: AsyncEngine,
+    clock: Clock,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await create(settings, "ana@example.org", "viewer")
+    await create(settings, "ben@example.org", "viewer")
+    async with browser(engine, clock) as idle, browser(engine, clock) as busy:
+        assert (await sign_in(idle, "ana@example.org", "wrong password!")).status_code == 200
+        assert (await sign_in(idle, "ana@example.org")).status_code == 303
+        clock.advance(hours=23)
+        assert (await sign_in(busy, "ben@example.org")).status_code == 303
+        tidier = Tidier(sessions, AccessPolicy(), clock=clock)
+        assert await tidier.tidy() == 1  # Ana's session, idle for 23 hours
+        for _ in range(3):  # Ben stays busy past the day since Ana's attempts
+            clock.advance(minutes=20, seconds=1)
+            assert (await busy.get("/console", headers=HTML)).status_code == 200
+        assert await tidier.tidy() == 2  # the two attempts of a day ago; Ben's session lives
+    async with sessions() as session:
+        left = (await session.scalars(sa.select(LoginAttempt))).all()
+        assert [attempt.email for attempt in left] == ["ben@example.org"]
+        assert len((await session.scalars(sa.select(ConsoleSession))).all()) == 1
+
+
 async def test_next_is_only_a_path_of_this_site(settings: Settings, web: httpx.AsyncClient) -> None:
     await create(settings, "ana@example.org", "viewer")
     signed = await sign_in(web, "ana@example.org", next_path="//evil.example/x")
@@ -380,6 +407,62 @@ async def test_an_old_hash_is_upgraded_at_sign_in(
     assert stored != weak
     assert stored is not None and stored.startswith("$argon2id$")
     assert not PasswordHasher().check_needs_rehash(stored)
+
+
+async def test_a_user_changes_their_password_and_their_other_sessions_end(
+    settings: Settings,
+    engine: AsyncEngine,
+    clock: Clock,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await create(settings, "ana@example.org", "coordinator")
+    new = "a longer new passphrase"
+    async with browser(engine, clock) as here, browser(engine, clock) as elsewhere:
+        assert (await sign_in(here, "ana@example.org")).status_code == 303
+        assert (await sign_in(elsewhere, "ana@example.org")).status_code == 303
+        page = await here.get("/console/account", headers=HTML)
+        assert '<label for="new_password">' in page.text
+        refusals = {
+            ("not the password", new, new): "The current password is not right.",
+            (PASSWORD, new, new + "!"): "The two new passwords differ.",
+            (PASSWORD, "short", "short"): "at least 12 characters",
+        }
+        for (current, first, again), said in refusals.items():
+            refused = await post(
+                here,
+                "/console/account/password",
+                {"current_password": current, "new_password": first, "new_password_again": again},
+            )
+            assert refused.status_code == 400 and said in refused.text
+        changed = await post(
+            here,
+            "/console/account/password",
+            {"current_password": PASSWORD, "new_password": new, "new_password_again": new},
+        )
+        assert changed.status_code == 200 and "Your password is changed" in changed.text
+        assert (await here.get("/console", headers=HTML)).status_code == 200
+        assert (await elsewhere.get("/console", headers=HTML)).status_code == 303
+    async with browser(engine, clock) as again:
+        assert REFUSED in (await sign_in(again, "ana@example.org")).text
+        assert (await sign_in(again, "ana@example.org", new)).status_code == 303
+    async with sessions() as session:
+        changes = await session.scalars(
+            sa.select(AuditEntry).where(col(AuditEntry.action) == "console_user.password_changed")
+        )
+        assert [(entry.actor_kind, entry.detail) for entry in changes] == [
+            ("console_user", {"sessions_ended": 1})
+        ]
+
+
+async def test_an_administrator_sets_a_forgotten_password(
+    settings: Settings, web: httpx.AsyncClient
+) -> None:
+    await create(settings, "ana@example.org", "viewer")
+    assert (await sign_in(web, "ana@example.org")).status_code == 303
+    said = await users(settings, "password", "ana@example.org", "--password-stdin", stdin="x" * 12)
+    assert said.endswith("(ana@example.org) has a new password.\n")
+    assert (await web.get("/console", headers=HTML)).status_code == 303  # signed out
+    assert (await sign_in(web, "ana@example.org", "x" * 12)).status_code == 303
 
 
 async def test_users_list_and_disable(

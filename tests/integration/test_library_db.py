@@ -77,6 +77,37 @@ async def test_a_changed_seed_text_becomes_a_new_version_unless_an_admin_edited_
     assert bodies[(second.meta.id, second.meta.language)] == "An admin's words.\n"
 
 
+async def test_a_seed_change_leaves_an_admins_unpublished_draft_alone(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    seed = load(SEED)
+    async with sessions() as session:
+        admin = ConsoleUser(email="admin@example.org", password_hash="x", role=ConsoleRole.admin)
+        session.add(admin)
+        await session.flush()
+        template = await session.scalar(
+            sa.select(Template).where(
+                col(Template.key) == seed[0].meta.id,
+                col(Template.language) == seed[0].meta.language,
+            )
+        )
+        assert template is not None and template.id is not None
+        draft = TemplateVersion(
+            template_id=template.id, version=2, body="A draft.\n", created_by=admin.id
+        )
+        session.add(draft)
+        report = await sync_library(session, [replace(seed[0], body="A new seed text.\n")])
+        await session.commit()
+    assert report.kept_edits == 1
+    async with sessions() as session:
+        versions = await session.scalars(
+            sa.select(col(TemplateVersion.body))
+            .where(col(TemplateVersion.template_id) == template.id)
+            .order_by(col(TemplateVersion.version))
+        )
+        assert list(versions) == [seed[0].body, "A draft.\n"]
+
+
 async def test_a_composed_message_records_its_template_version_and_why(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:

@@ -8,7 +8,6 @@ router runs before this one).
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
@@ -32,6 +31,7 @@ from service.bot.consent import NOT_ENROLLED_YET, enrolled
 from service.bot.replies import answer_button, reply
 from service.bot.texts import VALUE_BUTTONS, language_of, text
 from service.checkins.service import stop_schedule
+from service.clients import actions
 from service.clients.models import Client, ClientState
 from service.clients.privacy import erase, stored_data
 from service.columns import utcnow
@@ -128,20 +128,13 @@ async def pause_choice(
         return
     if callback_data.days not in PAUSE_DAYS:
         return
-    now = utcnow()
-    client.state = ClientState.paused
-    await stop_schedule(session, client)
-    client.paused_until = now + timedelta(days=callback_data.days)
-    client.updated_at = now
-    until = client.paused_until.astimezone(ZoneInfo(client.timezone)).date().isoformat()
-    await record_audit(
-        session,
-        ActorKind.client,
-        "client.paused",
-        "client",
-        client.id,
-        detail={"days": callback_data.days},
-    )
+    try:
+        ends = await actions.pause(
+            session, client, days=callback_data.days, now=utcnow(), by=actions.CLIENT
+        )
+    except actions.NotNow:  # stopped since the question: /start comes first
+        return
+    until = ends.astimezone(ZoneInfo(client.timezone)).date().isoformat()
     await reply(
         session, client.telegram_chat_id, text(client.language, "paused", until=until), to=client
     )
@@ -151,15 +144,11 @@ async def resume(message: Message, session: AsyncSession, client: Client | None)
     if not await enrolled(session, message, client):
         return
     assert client is not None
-    if client.state not in {ClientState.paused, ClientState.opted_out}:
-        key = "not_paused"
-    else:
-        client.state = ClientState.active
-        client.paused_until = None
-        client.next_checkin_at = None  # the planner plans afresh, from tomorrow
-        client.updated_at = utcnow()
-        await record_audit(session, ActorKind.client, "client.resumed", "client", client.id)
+    try:
+        await actions.resume(session, client, now=utcnow(), by=actions.CLIENT)
         key = "resumed"
+    except actions.NotNow:
+        key = "not_paused"
     await reply(
         session,
         message.chat.id,
