@@ -299,11 +299,17 @@ async def load(url: str, clients: int) -> dict[str, int]:
 
 
 async def users(url: str) -> int:
-    """An admin, and a coordinator linked to the first staff member; that member's id."""
+    """An admin, and a coordinator linked to the staff member of the first open alert's client
+    (so both open the same alert); that member's id."""
     engine = create_engine(asyncpg_url(url))
     try:
         async with session_factory(engine)() as session:
-            staff_id = await session.scalar(sa.text("SELECT min(id) FROM staff_members"))
+            staff_id = await session.scalar(
+                sa.text(
+                    "SELECT c.coordinator_id FROM alerts a JOIN clients c ON c.id = a.client_id"
+                    " WHERE a.status = 'open' ORDER BY a.id LIMIT 1"
+                )
+            )
             await create_user(
                 session, email="admin@bench.test", role=ConsoleRole.admin, password=PASSWORD
             )
@@ -345,10 +351,12 @@ async def pages(url: str, coordinator: int) -> dict[str, str]:
     return {
         "home": "/console",
         "alerts": "/console/alerts",
+        "alerts_all": "/console/alerts?status=all",
         "alert": f"/console/alerts/{alert}",
         "clients": "/console/clients",
+        "clients_by_reply": "/console/clients?sort=last_reply",
         "clients_search": "/console/clients?q=b00042",
-        "clients_filtered": "/console/clients?state=active&risk=any&last_reply=over_30",
+        "clients_filtered": "/console/clients?state=active&risk=any&replied=older",
         "client": f"/console/clients/{client}",
         "client_preview": f"/console/clients/{client}/preview",
         "templates": "/console/templates",

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.audit.models import ActorKind, AuditEntry
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change, as the audit log records it: the command line, the client
+    themselves, or a console user (with the staff member they are, if any)."""
+
+    kind: ActorKind
+    id: int | None = None
+    staff_member_id: int | None = None
+
+
+CLI = Actor(ActorKind.cli)
 
 
 async def record_audit(

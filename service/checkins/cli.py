@@ -46,6 +46,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     from sqlmodel import col
 
     from service.audit.models import ActorKind
+    from service.audit.service import Actor
     from service.checkins.programs import override_cadence, save_program
     from service.clients.models import Client, Program
     from service.columns import utcnow
@@ -57,9 +58,8 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             if client is None:
                 raise AftercareError(f"There is no client with id {args.client}.")
             override = None if args.clear else _json(args.set, "--set")
-            await override_cadence(
-                session, client, override, staff_member_id=args.staff, now=utcnow()
-            )
+            by = Actor(ActorKind.cli, staff_member_id=args.staff)
+            await override_cadence(session, client, override, by=by, now=utcnow())
             await session.commit()
             state = "its own cadence" if override else "the program's cadence"
             print(f"Client {client.code}: {state}, from its next check-in.")

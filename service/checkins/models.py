@@ -56,6 +56,15 @@ class Checkin(SQLModel, table=True):
             "sent_at",
             postgresql_where=sa.text("status = 'sent'"),
         ),
+        # Response rates (the console's engagement page): a client's sent check-ins, read from
+        # the index alone.
+        sa.Index(
+            "ix_checkins_client_sent",
+            "client_id",
+            "sent_at",
+            postgresql_include=["local_date", "answered_at", "status"],
+            postgresql_where=sa.text("sent_at IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

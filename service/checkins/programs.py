@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col
 
 from service.audit.models import ActorKind
-from service.audit.service import record_audit
+from service.audit.service import Actor, record_audit
 from service.checkins.cadence import DEFAULT, Cadence
 from service.checkins.models import CadenceChange
 from service.clients.models import Client, Program
@@ -66,7 +66,7 @@ async def override_cadence(
     client: Client,
     override: dict[str, Any] | None,
     *,
-    staff_member_id: int | None,
+    by: Actor,
     now: datetime,
 ) -> None:
     """A coordinator's cadence for one client (keys of the program's cadence that replace its
@@ -83,15 +83,15 @@ async def override_cadence(
             mode_from=client.cadence_mode,
             mode_to=client.cadence_mode,
             reason={"rule": "coordinator override", "override": override},
-            staff_member_id=staff_member_id,
+            staff_member_id=by.staff_member_id,
         )
     )
     await record_audit(
         session,
-        ActorKind.staff if staff_member_id else ActorKind.cli,
+        by.kind,
         "client.cadence_overridden",
         "client",
         client.id,
         detail={"keys": sorted(override or {})},
-        actor_id=staff_member_id,
+        actor_id=by.id,
     )

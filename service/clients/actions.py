@@ -9,8 +9,7 @@ records who did it in the audit log. The caller commits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,13 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.audit.models import ActorKind
-from service.audit.service import record_audit
+from service.audit.service import Actor, record_audit
 from service.checkins.cadence import local_date
 from service.checkins.models import CadenceChange
 from service.checkins.planner import Cadences, person_of
 from service.checkins.programs import override_cadence
 from service.checkins.service import stop_schedule
-from service.clients.invites import IssuedInvite, _issue
+from service.clients.invites import IssuedInvite, issue_invite
 from service.clients.models import CadenceMode, Client, ClientState, Invite, Program
 from service.content.preview import Planned, preview
 from service.content.service import published_library, situation
@@ -42,16 +41,6 @@ DISCHARGEABLE = frozenset(set(ClientState) - {ClientState.opted_out, ClientState
 
 class NotNow(AftercareError):
     """This cannot be done to this client as things stand."""
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who makes a change, as the audit log records it: the client themselves, or a console
-    user (with the staff member they are, if any, for the cadence's history)."""
-
-    kind: ActorKind
-    id: int | None = None
-    staff_member_id: int | None = None
 
 
 CLIENT = Actor(ActorKind.client)
@@ -117,7 +106,7 @@ async def new_invite(
         raise NotNow("This client has joined already: a new invite is for someone who has not.")
     assert client.id is not None
     await _revoke_invites(session, client, now)
-    invite, token = await _issue(session, ttl=ttl, now=now, client_id=client.id)
+    invite, token = await issue_invite(session, ttl=ttl, now=now, client_id=client.id)
     await _audit(session, by, "invite.created", client, invite_id=invite.id)
     return IssuedInvite(invite, token, client.id)
 
@@ -209,17 +198,20 @@ async def change_override(
     `aftercare cadence` sets them; raises ``InvalidCadence`` for a cadence that does not hold."""
     if (override or None) == (client.cadence_override or None):
         return
-    await override_cadence(
-        session, client, override or None, staff_member_id=by.staff_member_id, now=now
-    )
-    await _audit(session, by, "client.cadence_overridden", client, keys=sorted(override or {}))
+    await override_cadence(session, client, override or None, by=by, now=now)
 
 
 async def upcoming(
-    session: AsyncSession, client: Client, *, now: datetime, days: int = 90
+    session: AsyncSession,
+    client: Client,
+    *,
+    now: datetime,
+    days: int = 90,
+    start: date | None = None,
 ) -> list[Planned]:
-    """What the client would hear over the next ``days`` days, by their cadence, window and
-    history, from the published library (as ``aftercare templates preview --client``)."""
+    """What the client would hear over ``days`` days from ``start`` (their today), by their
+    cadence, window and history, from the published library; the console's 90-day preview and
+    ``aftercare templates preview --client``."""
     library = [item.source for item in await published_library(session)]
     cadences = Cadences()
     await cadences.load(session)
@@ -229,7 +221,7 @@ async def upcoming(
         seen.profile,
         seen.facts,
         discharge_date=seen.discharge_date,
-        start=local_date(now, client.timezone),
+        start=start or local_date(now, client.timezone),
         days=days,
         history=seen.history,
         cadence=cadences.of(client),

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.audit.models import ActorKind
-from service.audit.service import record_audit
+from service.audit.service import CLI, Actor, record_audit
 from service.checkins.programs import standard_program_id
 from service.clients.models import Client, ClientState, Invite, InviteKind
 from service.errors import InviteExpired, InviteNotFound, InviteUsed, LinkConflict
@@ -48,7 +48,7 @@ class IssuedInvite:
     subject_id: int
 
 
-async def _issue(
+async def issue_invite(
     session: AsyncSession,
     *,
     ttl: timedelta,
@@ -79,6 +79,7 @@ async def invite_client(
     now: datetime,
     discharge_date: date | None = None,
     coordinator_id: int | None = None,
+    by: Actor = CLI,
 ) -> IssuedInvite:
     """Create a client record waiting for its invite to be used."""
     if coordinator_id is not None and await session.get(StaffMember, coordinator_id) is None:
@@ -96,34 +97,42 @@ async def invite_client(
     session.add(client)
     await session.flush()
     assert client.id is not None
-    invite, token = await _issue(session, ttl=ttl, now=now, client_id=client.id)
+    invite, token = await issue_invite(session, ttl=ttl, now=now, client_id=client.id)
     await record_audit(
         session,
-        ActorKind.cli,
+        by.kind,
         "invite.created",
         "client",
         client.id,
         detail={"invite_id": invite.id},
+        actor_id=by.id,
     )
     return IssuedInvite(invite, token, client.id)
 
 
 async def invite_staff(
-    session: AsyncSession, *, name: str, role: StaffRole, ttl: timedelta, now: datetime
+    session: AsyncSession,
+    *,
+    name: str,
+    role: StaffRole,
+    ttl: timedelta,
+    now: datetime,
+    by: Actor = CLI,
 ) -> IssuedInvite:
     """Create a staff member who links their Telegram account by using the invite."""
     member = StaffMember(name=name, role=role)
     session.add(member)
     await session.flush()
     assert member.id is not None
-    invite, token = await _issue(session, ttl=ttl, now=now, staff_member_id=member.id)
+    invite, token = await issue_invite(session, ttl=ttl, now=now, staff_member_id=member.id)
     await record_audit(
         session,
-        ActorKind.cli,
+        by.kind,
         "invite.created",
         "staff_member",
         member.id,
-        detail={"invite_id": invite.id},
+        detail={"invite_id": invite.id, "role": role.value},
+        actor_id=by.id,
     )
     return IssuedInvite(invite, token, member.id)
 

@@ -13,10 +13,7 @@ from service.content.library import STAGES
 from service.errors import AftercareError
 
 if TYPE_CHECKING:
-    from service.checkins.cadence import Cadence, Person
-    from service.content.library import Source
-    from service.content.service import Situation
-    from service.content.tailoring import Heard
+    from service.content.preview import Planned
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -67,45 +64,29 @@ def check(paths: list[Path]) -> int:
 async def preview(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from service.checkins.cadence import DEFAULT
     from service.content.compose import ClientFacts
     from service.content.library import VALUES, load
     from service.content.preview import preview as plan
     from service.content.service import SEED
     from service.content.tailoring import Profile
 
-    start = args.start or date.today()  # noqa: DTZ011 (the operator's calendar)
-    history: list[Heard] = []
-    cadence, person = DEFAULT, None
     if args.client is not None:
-        library, seen, cadence, person = await _client_situation(settings, args.client)
-        profile, facts, discharge, history = (
-            seen.profile,
-            seen.facts,
-            seen.discharge_date,
-            seen.history,
-        )
+        planned = await _client_preview(settings, args.client, args.days, args.start)
     else:
-        library = load(SEED)
+        start = args.start or date.today()  # noqa: DTZ011 (the operator's calendar)
         values = tuple(value.strip() for value in args.values.split(",") if value.strip())
         unknown = [value for value in values if value not in VALUES]
         if unknown:
             raise AftercareError(f"Unknown values {', '.join(unknown)}; known: {', '.join(VALUES)}")
-        profile = Profile(0, args.lang, values, args.stage)
         name = "Alex" if args.lang == "en" else "Ana"
-        facts = ClientFacts(name, args.lang, {}, start - timedelta(days=1), None)
-        discharge = start
-    planned = plan(
-        library,
-        profile,
-        facts,
-        discharge_date=discharge,
-        start=start,
-        days=args.days,
-        history=history,
-        cadence=cadence,
-        person=person,
-    )
+        planned = plan(
+            load(SEED),
+            Profile(0, args.lang, values, args.stage),
+            ClientFacts(name, args.lang, {}, start - timedelta(days=1), None),
+            discharge_date=start,
+            start=start,
+            days=args.days,
+        )
     for item in planned:
         if args.json:
             print(json.dumps({**item.__dict__, "on": item.on.isoformat()}, ensure_ascii=False))
@@ -114,14 +95,13 @@ async def preview(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _client_situation(
-    settings: Settings, client_id: int
-) -> tuple[list[Source], Situation, Cadence, Person]:
-    """The published library, the client's situation, and their cadence and window."""
-    from service.checkins.planner import Cadences, person_of
+async def _client_preview(
+    settings: Settings, client_id: int, days: int, start: date | None
+) -> list[Planned]:
+    """A real client's coming days, as the console's preview shows them."""
+    from service.clients.actions import upcoming
     from service.clients.models import Client
     from service.columns import utcnow
-    from service.content.service import published_library, situation
     from service.db import database, session_factory
 
     async with (
@@ -131,8 +111,4 @@ async def _client_situation(
         client = await session.get(Client, client_id)
         if client is None:
             raise AftercareError(f"There is no client with id {client_id}.")
-        library = [item.source for item in await published_library(session)]
-        cadences = Cadences()
-        await cadences.load(session)
-        seen = await situation(session, client, utcnow())
-        return library, seen, cadences.of(client), person_of(client)
+        return await upcoming(session, client, now=utcnow(), days=days, start=start)

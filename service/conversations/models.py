@@ -28,14 +28,16 @@ class InboundMessage(SQLModel, table=True):
     """One update from Telegram, recorded before it is acknowledged. Never lost, never twice."""
 
     __tablename__ = "inbound_messages"
+    __table_args__ = (
+        # A client's messages by time: the console's timeline and "last reply".
+        sa.Index("ix_inbound_messages_client_received", "client_id", "received_at"),
+    )
 
     id: int | None = big_id()
     update_id: int = Field(sa_type=sa.BigInteger, unique=True)
     telegram_user_id: int | None = Field(default=None, sa_type=sa.BigInteger, nullable=True)
     chat_id: int | None = Field(default=None, sa_type=sa.BigInteger, nullable=True, index=True)
-    client_id: int | None = Field(
-        default=None, foreign_key="clients.id", ondelete="CASCADE", index=True
-    )
+    client_id: int | None = Field(default=None, foreign_key="clients.id", ondelete="CASCADE")
     staff_member_id: int | None = Field(
         default=None, foreign_key="staff_members.id", ondelete="SET NULL"
     )

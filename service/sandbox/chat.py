@@ -121,7 +121,7 @@ class ChatSession:
                 self.out.line(f"({_sender(message)} deleted a message)")
                 continue
             note = " (edited)" if before is not None else ""
-            self.out.line(f"{_sender(message)}{note}: {_indented(_describe(message))}")
+            self.out.line(f"{_sender(message)}{note}: {_indented(describe(message))}")
             for row in _keyboard(message):
                 self.out.line(INDENT + row)
 
@@ -189,7 +189,7 @@ def _sender(message: JSON) -> str:
     return "bot" if message["from_bot"] else "you"
 
 
-def _describe(message: JSON) -> str:
+def describe(message: JSON) -> str:
     """A message as text: the bot's as Telegram shows it (HTML already parsed by the sandbox, so
     no tags and no &amp;), media as a bracketed note."""
     kind, media, caption = message["kind"], message["media"] or {}, message["caption"]

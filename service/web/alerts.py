@@ -157,7 +157,7 @@ class InboxFilter:
         )
 
     def conditions(self, viewer: SignedIn) -> list[sa.ColumnElement[bool]]:
-        found = [visible_clients(viewer)]
+        found = [visible_alerts(viewer)]
         if STATUSES[self.status]:
             found.append(col(Alert.status).in_(STATUSES[self.status]))
         if self.severity:
@@ -398,6 +398,14 @@ def describe(event: AlertEvent, names: dict[int, str]) -> HistoryLine:
     return HistoryLine(event.created_at, what or kind.value, note)
 
 
+def visible_alerts(viewer: SignedIn) -> sa.ColumnElement[bool]:
+    """The alerts a user may see and act on: those of the clients they may see, and those
+    handed to them (a reassigned alert goes to someone who is not the client's coordinator)."""
+    if viewer.staff_member_id is None:
+        return visible_clients(viewer)
+    return sa.or_(visible_clients(viewer), col(Alert.assigned_staff_id) == viewer.staff_member_id)
+
+
 async def visible_alert(
     session: AsyncSession, viewer: SignedIn, alert_id: int
 ) -> tuple[Alert, Client] | None:
@@ -405,7 +413,7 @@ async def visible_alert(
         await session.execute(
             sa.select(Alert, Client)
             .join(Client, col(Client.id) == col(Alert.client_id))
-            .where(col(Alert.id) == alert_id, visible_clients(viewer))
+            .where(col(Alert.id) == alert_id, visible_alerts(viewer))
         )
     ).first()
     return None if row is None else (row[0], row[1])
@@ -416,7 +424,7 @@ async def can_see(session: AsyncSession, viewer: SignedIn, alert_id: int) -> boo
     found = await session.scalar(
         sa.select(col(Alert.id))
         .join(Client, col(Client.id) == col(Alert.client_id))
-        .where(col(Alert.id) == alert_id, visible_clients(viewer))
+        .where(col(Alert.id) == alert_id, visible_alerts(viewer))
     )
     return found is not None
 

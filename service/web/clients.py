@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.alerts.models import Alert, AlertStatus
-from service.audit.models import ActorKind
 from service.checkins.models import Checkin
 from service.clients import actions
 from service.clients.invites import invite_link
@@ -43,6 +42,7 @@ from service.web.console import (
     CheckedForm,
     Database,
     Viewer,
+    actor_of,
     audit,
     console_of,
     private,
@@ -510,10 +510,6 @@ async def client_preview(
     )
 
 
-def _by(viewer: SignedIn) -> actions.Actor:
-    return actions.Actor(ActorKind.console_user, viewer.user_id, viewer.staff_member_id)
-
-
 def _done(client_id: int, what: str) -> Response:
     return private(RedirectResponse(f"/console/clients/{client_id}?done={what}", status_code=303))
 
@@ -547,7 +543,11 @@ async def pause(
         )
     try:
         await actions.pause(
-            session, client, days=int(days), now=console_of(request).config.clock(), by=_by(viewer)
+            session,
+            client,
+            days=int(days),
+            now=console_of(request).config.clock(),
+            by=actor_of(viewer),
         )
     except actions.NotNow as exc:
         return await _refused(request, session, viewer, client_id, str(exc))
@@ -562,7 +562,7 @@ async def resume(
     client = await _visible(session, viewer, client_id, for_update=True)
     try:
         await actions.resume(
-            session, client, now=console_of(request).config.clock(), by=_by(viewer)
+            session, client, now=console_of(request).config.clock(), by=actor_of(viewer)
         )
     except actions.NotNow as exc:
         return await _refused(request, session, viewer, client_id, str(exc))
@@ -580,7 +580,7 @@ async def discharge(
         return await _refused(request, session, viewer, client_id, problem, status_code=422)
     try:
         await actions.discharge(
-            session, client, now=console_of(request).config.clock(), by=_by(viewer)
+            session, client, now=console_of(request).config.clock(), by=actor_of(viewer)
         )
     except actions.NotNow as exc:
         return await _refused(request, session, viewer, client_id, str(exc))
@@ -594,7 +594,7 @@ async def cadence(
 ) -> Response:
     """The client's program, cadence mode and override, whichever of them changed."""
     client = await _visible(session, viewer, client_id, for_update=True)
-    now, by = console_of(request).config.clock(), _by(viewer)
+    now, by = console_of(request).config.clock(), actor_of(viewer)
     program, mode = form.get("program", ""), _choice(CadenceMode, form.get("mode"))
     text = form.get("override", "").strip()
     try:
@@ -631,7 +631,7 @@ async def coordinator(
             client,
             staff_member_id,
             now=console_of(request).config.clock(),
-            by=_by(viewer),
+            by=actor_of(viewer),
         )
     except actions.NotNow as exc:
         return await _refused(request, session, viewer, client_id, str(exc), status_code=422)
@@ -655,7 +655,7 @@ async def invite(
             client,
             ttl=console.config.invite_ttl,
             now=console.config.clock(),
-            by=_by(viewer),
+            by=actor_of(viewer),
         )
     except actions.NotNow as exc:
         return await _refused(request, session, viewer, client_id, str(exc))

@@ -27,7 +27,7 @@ from sqlmodel import col
 
 from service.alerts.models import Alert, AlertStatus
 from service.audit.models import ActorKind
-from service.audit.service import record_audit
+from service.audit.service import Actor, record_audit
 from service.clients.models import Client, ClientState
 from service.columns import utcnow
 from service.config import Settings
@@ -252,6 +252,11 @@ def visible_clients(viewer: SignedIn) -> sa.ColumnElement[bool]:
     if viewer.staff_member_id is None:
         return sa.false()
     return col(Client.coordinator_id) == viewer.staff_member_id
+
+
+def actor_of(viewer: SignedIn) -> Actor:
+    """A console user as the audit log and the use cases name who acted."""
+    return Actor(ActorKind.console_user, viewer.user_id, viewer.staff_member_id)
 
 
 async def audit(

@@ -33,7 +33,7 @@ from service.clients.invites import invite_client, invite_staff
 from service.clients.models import Client
 from service.clients.timezones import COMMON
 from service.console.accounts import SignedIn
-from service.sandbox.chat import _describe as describe
+from service.sandbox.chat import describe
 from service.sandbox.client import JSON, SandboxClient, SandboxControlError
 from service.staff.models import ConsoleRole, StaffMember, StaffRole
 from service.web.console import (
@@ -42,6 +42,7 @@ from service.web.console import (
     Database,
     Form,
     NotAllowed,
+    actor_of,
     audit,
     console_of,
     private,
@@ -237,6 +238,7 @@ async def start_alumnus(
         now=config.clock(),
         discharge_date=typed.discharge(),
         coordinator_id=coordinator_id,
+        by=actor_of(viewer),
     )
     user_id = alumnus_user(issued.subject_id)
     await audit(session, viewer, "sandbox.alumnus_created", "client", issued.subject_id)
@@ -252,7 +254,12 @@ async def start_coordinator(
     """A coordinator as the service links one: a staff invite, opened with ``/start``."""
     config = console_of(request).config
     issued = await invite_staff(
-        session, name=name, role=StaffRole.coordinator, ttl=config.invite_ttl, now=config.clock()
+        session,
+        name=name,
+        role=StaffRole.coordinator,
+        ttl=config.invite_ttl,
+        now=config.clock(),
+        by=actor_of(viewer),
     )
     user_id = staff_user(issued.subject_id)
     await audit(session, viewer, "sandbox.coordinator_created", "staff_member", issued.subject_id)

@@ -33,6 +33,7 @@ from service.web.console import (
     CheckedForm,
     Database,
     Viewer,
+    actor_of,
     audit,
     console_of,
     private,
@@ -258,10 +259,12 @@ async def invite(request: Request, session: Database, viewer: Admin, form: Check
         return await team_page(request, session, viewer, said="no_username", status_code=503)
     now = config.clock()
     issued = await invite_staff(
-        session, name=name, role=StaffRole(chosen), ttl=config.invite_ttl, now=now
-    )
-    await audit(
-        session, viewer, "console.staff.invited", "staff_member", issued.subject_id, role=chosen
+        session,
+        name=name,
+        role=StaffRole(chosen),
+        ttl=config.invite_ttl,
+        now=now,
+        by=actor_of(viewer),
     )
     await session.commit()
     invited = Invited(name, chosen, invite_link(username, issued.token), issued.invite.expires_at)

@@ -223,6 +223,17 @@ async def test_a_coordinator_sees_and_acts_on_their_own_clients_alerts_only(
     # Nothing of the other coordinator's alert was shown, so no view is in the log.
     assert await audit_log(sessions) == [("console.alert.acknowledged", str(mine))]
 
+    # Handed to Dana (reassigned), the other client's alert is hers to see and act on.
+    async with sessions() as session:
+        await session.execute(
+            sa.update(Alert).where(col(Alert.id) == theirs).values(assigned_staff_id=dana)
+        )
+        await session.commit()
+    async with signed_in(engine, clock, "dana@example.org") as web:
+        assert sorted(await listed(web, "?status=all")) == sorted([mine, theirs])
+        assert (await web.get(f"/console/alerts/{theirs}", headers=HTML)).status_code == 200
+        assert (await post(web, f"/console/alerts/{theirs}/acknowledge")).status_code == 303
+
 
 @pytest.fixture
 def team_services(services: Services) -> Services:

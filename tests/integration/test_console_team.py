@@ -198,7 +198,7 @@ async def test_admins_change_a_members_role_and_whether_they_are_active(
     await create(settings, "ana@example.org", "admin")
     async with signed_in(engine, clock, "ana@example.org") as web:
         page = (await web.get("/console/team", headers=HTML)).text
-        assert f'<label for="role-{lee}" class="vh">Role of Lee</label>' in page
+        assert f'<label for="role-{lee}" class="visually-hidden">Role of Lee</label>' in page
         promoted = await post(web, f"/console/team/{lee}/role", {"role": "supervisor"})
         page = (await web.get(promoted.headers["location"], headers=HTML)).text
         assert "Lee is now supervisor." in page
@@ -268,4 +268,11 @@ async def test_an_admin_makes_a_staff_invite_link_shown_once(
     assert (rosa.name, rosa.role) == ("Rosa Diaz", StaffRole.supervisor)
     assert redeemed is not None
     assert (await member(sessions, rosa.id or 0)).telegram_chat_id == 4321
-    assert await console_actions(sessions) == [("console.staff.invited", {"role": "supervisor"})]
+    async with sessions() as session:
+        invited = (
+            await session.scalars(
+                sa.select(AuditEntry).where(col(AuditEntry.action) == "invite.created")
+            )
+        ).one()
+    assert (invited.actor_kind, invited.subject_id) == ("console_user", str(rosa.id))
+    assert invited.detail["role"] == "supervisor"

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from service.audit.models import ActorKind
+from service.audit.service import CLI
 from service.checkins.cadence import DEFAULT
 from service.checkins.models import CadenceChange, Checkin
 from service.checkins.programs import STANDARD, override_cadence, save_program
@@ -77,10 +78,8 @@ async def test_a_coordinators_override_is_recorded_and_planned_afresh(
         client = await session.get(Client, client_id)
         assert client is not None
         with pytest.raises(InvalidCadence, match="follow_up_after_hours"):
-            await override_cadence(
-                session, client, {"follow_up_after_hours": -1}, staff_member_id=None, now=NOW
-            )
-        await override_cadence(session, client, WEEKLY_ONLY, staff_member_id=None, now=NOW)
+            await override_cadence(session, client, {"follow_up_after_hours": -1}, by=CLI, now=NOW)
+        await override_cadence(session, client, WEEKLY_ONLY, by=CLI, now=NOW)
         await session.commit()
     [change] = await _changes(sessions)
     assert change.reason == {"rule": "coordinator override", "override": WEEKLY_ONLY}
