@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 CHECKED := $(wildcard service tests migrations ops)
 
-.PHONY: install run test lint format clean
+.PHONY: install run test lint format clean screenshots
 
 install: $(VENV)/.installed
 
@@ -29,6 +29,11 @@ lint: install
 
 test: lint
 	$(BIN)/pytest
+
+# The console's pictures in docs/console.md, taken by its browser tests (Chromium at
+# /usr/bin/chromium) and written to docs/screenshots.
+screenshots: install
+	AFTERCARE_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/integration/test_console_browser.py
 
 format: install
 	$(BIN)/ruff format $(CHECKED)

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from playwright.async_api import Page
+from playwright.async_api import FloatRect, Page
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.runtime import _Server, listen
@@ -41,16 +41,19 @@ async def console_served(
     port = listener.getsockname()[1]
     server = _Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
     with listener:
-        async with asyncio.TaskGroup() as group:
-            serving = group.create_task(server.serve(sockets=[listener]))
-            try:
-                while not server.started:
-                    if serving.done():
-                        return  # the task group raises what stopped it
-                    await asyncio.sleep(0.01)
-                yield f"http://127.0.0.1:{port}"
-            finally:
-                server.should_exit = True
+        # Not a task group: a failing test's own error then reaches pytest as it is, not
+        # wrapped in an exception group.
+        serving = asyncio.get_running_loop().create_task(server.serve(sockets=[listener]))
+        try:
+            while not server.started:
+                if serving.done():
+                    serving.result()  # raises what stopped it
+                    raise RuntimeError("the console stopped before it started")
+                await asyncio.sleep(0.01)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
+            await serving
 
 
 async def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
@@ -62,8 +65,16 @@ async def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
     await page.wait_for_url("**/console")
 
 
-async def snapshot(page: Page, name: str) -> None:
-    """A full-page screenshot for the docs, when AFTERCARE_SCREENSHOTS names a folder."""
+async def snapshot(page: Page, name: str, *, max_height: int = 2000) -> None:
+    """A full-page screenshot for the docs, when AFTERCARE_SCREENSHOTS names a folder: the page
+    as tall as it is, down to ``max_height`` CSS pixels (a long timeline would be megabytes)."""
     folder = os.environ.get("AFTERCARE_SCREENSHOTS")
-    if folder:  # Playwright makes the folder
-        await page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+    if not folder:
+        return
+    width, height = await page.evaluate(
+        "[document.documentElement.clientWidth, document.documentElement.scrollHeight]"
+    )
+    clip = FloatRect(x=0, y=0, width=width, height=min(height, max_height))
+    await page.screenshot(  # Playwright makes the folder
+        path=str(Path(folder) / f"{name}.png"), full_page=True, clip=clip, animations="disabled"
+    )

@@ -258,9 +258,12 @@ class Chart:
     labels: list[Tick]  # category names left of horizontal bars (``at`` is their y)
 
 
+ZERO_SLIVER = 2.0  # px
+
+
 def response_chart(weeks: Sequence[WeekResponse], height: int = 240) -> Chart:
-    """A column a week, as tall as the share of check-ins answered; weeks with nothing sent
-    have none. Gridlines at every quarter; a label every fourth week, and the last."""
+    """A column a week, as tall as the share of check-ins answered (a sliver for none); weeks
+    with nothing sent have none. Gridlines at every quarter; a label every fourth week, and the last."""
     plot_height = height - TOP - BOTTOM
     slot = (WIDTH - LEFT - RIGHT) / max(len(weeks), 1)
     bars, x_ticks = [], []
@@ -270,7 +273,9 @@ def response_chart(weeks: Sequence[WeekResponse], height: int = 240) -> Chart:
             x_ticks.append(Tick(x + slot / 2, week_label(week)))
         if week.rate is None:
             continue
-        tall = week.rate * plot_height
+        # A week with check-ins sent and none answered shows a sliver, not nothing: only a week
+        # with nothing sent has no column.
+        tall = max(week.rate * plot_height, ZERO_SLIVER)
         bars.append(
             Bar(
                 x=x + slot * 0.15,

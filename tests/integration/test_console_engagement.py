@@ -350,10 +350,10 @@ async def test_charts_are_labelled_images_with_a_bar_per_week_answered(
     bars = re.findall(
         r'<rect class="bar"[^>]*height="([\d.]+)"><title>([^<]*)</title>', response[0]
     )
-    # week 0, week 1 (none answered: no height) and 26 or later; the plot is 190 units tall
+    # week 0, week 1 (none answered: a sliver) and 26 or later; the plot is 190 units tall
     assert bars == [
         ("142.5", "Week 0: 75.0% answered (3 of 4)"),
-        ("0.0", "Week 1: 0.0% answered (0 of 2)"),
+        ("2.0", "Week 1: 0.0% answered (0 of 2)"),
         ("190.0", "Week 26+: 100.0% answered (1 of 1)"),
     ]
     alerts = re.search(r'<svg id="alerts-chart".*?</svg>', page, re.DOTALL)
