@@ -285,7 +285,9 @@ async def sign_in(
         "console_user",
         user_id,
         actor_id=user_id,
-        detail={"email": email, "ip": ip},
+        # Not the email as typed: a password typed into the email field would be kept for good
+        # (login_attempts keeps it a day, for the lockout).
+        detail={"known_user": user is not None, "ip": ip},
     )
     if locks:
         await record_audit(
@@ -294,7 +296,7 @@ async def sign_in(
             "console.lockout",
             "console_user",
             user_id,
-            detail={"email": email, "minutes": int(policy.lockout.total_seconds() // 60)},
+            detail={"minutes": int(policy.lockout.total_seconds() // 60)},
         )
         log.warning(
             "console sign-ins locked for one email after %d failures", policy.failures_to_lock

@@ -19,7 +19,7 @@ from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -198,6 +198,26 @@ def require(*roles: ConsoleRole) -> Callable[..., Awaitable[SignedIn]]:
     return allowed
 
 
+MAX_ID = 2**31 - 1  # ids are PostgreSQL integers
+# A row's id in a path: anything else (a word, zero, past PostgreSQL's integers) is a 422.
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def as_number(text: str | None, *, low: int = 1, high: int = MAX_ID) -> int | None:
+    """A whole number typed in a query or a form, if it is one within [low, high]: ASCII digits
+    only (``"²".isdigit()`` is true, and ``int("²")`` fails), never past PostgreSQL's integers."""
+    text = (text or "").strip()
+    if not text.isascii() or not text.isdecimal() or len(text) > len(str(high)):
+        return None
+    number = int(text)
+    return number if low <= number <= high else None
+
+
+def as_id(text: str | None) -> int | None:
+    """A row's id typed in a query or a form, or None."""
+    return as_number(text)
+
+
 Admin = Annotated[SignedIn, Depends(require(ConsoleRole.admin))]
 # Acting on clients and alerts: admins, and coordinators for their own clients (viewers only look).
 Acting = Annotated[SignedIn, Depends(require(ConsoleRole.admin, ConsoleRole.coordinator))]
@@ -205,10 +225,15 @@ Acting = Annotated[SignedIn, Depends(require(ConsoleRole.admin, ConsoleRole.coor
 
 async def read_form(request: Request) -> Form:
     """An ``application/x-www-form-urlencoded`` body, first value of each field."""
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
+    declared = request.headers.get("content-length", "")
+    if declared.isdecimal() and int(declared) > MAX_FORM_BYTES:
         raise CsrfRefused
-    parsed = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    body = bytearray()
+    async for chunk in request.stream():  # stops reading past the limit, whatever was declared
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise CsrfRefused
+    parsed = parse_qs(bytes(body).decode("utf-8", errors="replace"), keep_blank_values=True)
     return {key: values[0] for key, values in parsed.items()}
 
 

@@ -135,6 +135,15 @@ async def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(
         assert 'aria-invalid="true"' in answer.text
         assert "aftercare_session" not in answer.headers.get("set-cookie", "")
     assert await audit_actions(sessions) == ["console.login_failed", "console.login_failed"]
+    async with sessions() as session:
+        details = await session.scalars(
+            sa.select(col(AuditEntry.detail)).where(
+                col(AuditEntry.action) == "console.login_failed"
+            )
+        )
+        # Never what was typed: a password typed as the email would be kept for good.
+        assert [detail.get("known_user") for detail in details] == [True, False]
+        assert "nobody@example.org" not in str(details)
 
     assert (await sign_in(web, "ana@example.org")).status_code == 303
     async with sessions() as session:
@@ -208,6 +217,15 @@ async def test_forms_without_the_right_csrf_token_are_refused(
     login = {"email": "ana@example.org", "password": PASSWORD}
     assert (await web.post("/login", data=login)).status_code == 403
     assert (await web.post("/login", data={**login, "csrf_token": "forged"})).status_code == 403
+    # Too big to be a form: refused before it is read, declared or not.
+    huge = b"email=" + b"a" * 70_000
+    assert (await web.post("/login", content=huge)).status_code == 403
+
+    async def streamed() -> AsyncIterator[bytes]:
+        for _ in range(100):
+            yield b"a" * 1024
+
+    assert (await web.post("/login", content=streamed())).status_code == 403
     assert (await sign_in(web, "ana@example.org")).status_code == 303
 
     csrf = await csrf_of(web)
