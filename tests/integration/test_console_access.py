@@ -136,9 +136,11 @@ async def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(
         assert "aftercare_session" not in answer.headers.get("set-cookie", "")
     assert await audit_actions(sessions) == ["console.login_failed", "console.login_failed"]
     async with sessions() as session:
-        details = await session.scalars(
-            sa.select(col(AuditEntry.detail)).where(
-                col(AuditEntry.action) == "console.login_failed"
+        details = list(
+            await session.scalars(
+                sa.select(col(AuditEntry.detail)).where(
+                    col(AuditEntry.action) == "console.login_failed"
+                )
             )
         )
         # Never what was typed: a password typed as the email would be kept for good.
