@@ -32,11 +32,16 @@ def head_revision() -> str | None:
 def _upgrade(connection: Connection) -> None:
     from alembic import command
 
+    # A session's lock: it outlives the transaction taking it, which is committed so that each
+    # migration runs in a transaction of Alembic's own (one that builds an index CONCURRENTLY
+    # steps outside it).
     connection.exec_driver_sql(f"SELECT pg_advisory_lock({_MIGRATION_LOCK})")
+    connection.commit()
     try:
         command.upgrade(alembic_config(connection), "head")
     finally:
         connection.exec_driver_sql(f"SELECT pg_advisory_unlock({_MIGRATION_LOCK})")
+        connection.commit()
 
 
 async def upgrade_to_head(engine: AsyncEngine) -> None:

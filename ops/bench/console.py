@@ -40,6 +40,7 @@ from inbound_roundtrip import (
     peak_rss_mib,
     percentile,
 )
+from planning import HISTORY_COLUMNS  # the outbox's columns as the planner's history has them
 
 from service.checkins.programs import seed_programs
 from service.console.accounts import create_user
@@ -208,25 +209,7 @@ async def load(url: str, clients: int) -> dict[str, int]:
                 ),
                 inbound,
             )
-            await copy(
-                conn,
-                "outbox_messages",
-                (
-                    "lane",
-                    "status",
-                    "chat_id",
-                    "method",
-                    "payload",
-                    "client_id",
-                    "template_version_id",
-                    "reason",
-                    "attempts",
-                    "not_before",
-                    "created_at",
-                    "sent_at",
-                ),
-                outbound,
-            )
+            await copy(conn, "outbox_messages", HISTORY_COLUMNS, outbound)
             await copy(
                 conn,
                 "checkins",
