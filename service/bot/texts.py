@@ -85,6 +85,10 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         ),
         "resumed": "Welcome back, {first_name}. Check-ins are on again.",
         "not_paused": "Check-ins are already on, {first_name}.",
+        "pause_after_onboarding": (
+            "A break can start once we have finished setting up: a few questions are left above, "
+            "and each has Skip. Check-ins only begin after that, and /stop works at any time."
+        ),
         "not_enrolled": (
             "I don't know this account yet. To join, please use the invite link your care team "
             "gave you. If you need help right now, call or text 988."
@@ -311,6 +315,11 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         ),
         "resumed": "Qué bueno tenerte de vuelta, {first_name}. Los seguimientos están activos.",
         "not_paused": "Los seguimientos ya están activos, {first_name}.",
+        "pause_after_onboarding": (
+            "Podemos hacer una pausa cuando terminemos de configurar: quedan unas preguntas "
+            "arriba, y cada una tiene Omitir. Los seguimientos empiezan después, y /stop "
+            "funciona en cualquier momento."
+        ),
         "not_enrolled": (
             "Todavía no conozco esta cuenta. Para unirte, usa el enlace de invitación que te dio "
             "tu equipo. Si necesitas ayuda ahora, llama o envía un texto al 988."

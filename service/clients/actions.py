@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from service.alerts.models import Alert, AlertEvent, AlertEventKind, AlertStatus
 from service.audit.models import ActorKind
 from service.audit.service import Actor, record_audit
 from service.checkins.cadence import local_date
@@ -31,8 +32,9 @@ from service.errors import AftercareError
 from service.staff.models import StaffMember
 
 MAX_PAUSE_DAYS = 90
-# A break is for someone who hears from us (or is about to): not before consent, not after stop.
-PAUSABLE = frozenset({ClientState.onboarding, ClientState.active, ClientState.paused})
+# A break is for someone who hears from us: not before consent, not after stop, and not during
+# onboarding (ending the break makes the client active, so the rest of onboarding never ran).
+PAUSABLE = frozenset({ClientState.active, ClientState.paused})
 # Staff may end a break; starting again after STOP is the client's own choice, never the team's.
 RESUMABLE = frozenset({ClientState.paused})
 RESUMABLE_BY_CLIENT = frozenset({ClientState.paused, ClientState.opted_out})
@@ -57,6 +59,11 @@ async def pause(
 ) -> datetime:
     """A break from scheduled touches for ``days`` days (what is queued is cancelled); the
     worker's ``resume`` tick ends it. Returns when it ends."""
+    if client.state is ClientState.onboarding:
+        raise NotNow(
+            "A break can start once onboarding is finished: the client has not answered its "
+            "questions yet, and check-ins have not begun."
+        )
     if client.state not in PAUSABLE:
         raise NotNow("Only a client who receives check-ins can have a break.")
     if not 1 <= days <= MAX_PAUSE_DAYS:
@@ -126,7 +133,10 @@ async def _revoke_invites(session: AsyncSession, client: Client, now: datetime) 
 async def change_coordinator(
     session: AsyncSession, client: Client, staff_member_id: int | None, *, now: datetime, by: Actor
 ) -> None:
-    """Another coordinator (an active member of the care team), or none."""
+    """Another coordinator (an active member of the care team), or none. Alerts about the client
+    not yet resolved that the old coordinator was to see to go to the new one (with a
+    ``reassigned`` event); with no new coordinator they stay where they are, so someone still
+    has them."""
     if staff_member_id is not None:
         member = await session.get(StaffMember, staff_member_id)
         if member is None or not member.active:
@@ -136,7 +146,36 @@ async def change_coordinator(
     was = client.coordinator_id
     client.coordinator_id = staff_member_id
     client.updated_at = now
+    if was is not None and staff_member_id is not None:
+        await _hand_over_alerts(session, client, was, staff_member_id, now=now, by=by)
     await _audit(session, by, "client.coordinator_changed", client, was=was, now=staff_member_id)
+
+
+async def _hand_over_alerts(
+    session: AsyncSession, client: Client, was: int, to: int, *, now: datetime, by: Actor
+) -> None:
+    moved = await session.scalars(
+        sa.update(Alert)
+        .where(
+            col(Alert.client_id) == client.id,
+            col(Alert.status) != AlertStatus.resolved,
+            col(Alert.assigned_staff_id) == was,
+        )
+        .values(assigned_staff_id=to, updated_at=now)
+        .returning(col(Alert.id))
+        .execution_options(synchronize_session="fetch")
+    )
+    session.add_all(
+        AlertEvent(
+            alert_id=alert_id,
+            kind=AlertEventKind.reassigned,
+            staff_member_id=by.staff_member_id,
+            detail={"from": was, "to": to, "why": "client handed over"},
+            created_at=now,
+        )
+        for alert_id in moved.all()
+        if alert_id is not None  # always: ids are the primary key
+    )
 
 
 async def change_program(

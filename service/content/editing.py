@@ -1,11 +1,12 @@
 """Editing the message library in the console: browsing it, checking and previewing a text as it
 is written, saving drafts, publishing, rolling back, and the word-by-word changes between versions.
 
-Versions are never changed once written. Saving a draft adds a version above the published one;
-publishing points ``Template.published_version`` at a version; rolling back publishes a new version
-that copies an old one's text. So the history reads in order, every version names who wrote it,
-and every message in the outbox names the exact text it was made from. The bot's ``Library``
-notices a publication by its digest of published versions and reads the library again.
+A version's text is never changed once written. Saving a draft adds a version above the published
+one; publishing points ``Template.published_version`` at a version (a note typed when publishing a
+saved draft is added to the draft's note, as nobody has received it yet); rolling back publishes a
+new version that copies an old one's text. So the history reads in order, every version names
+who wrote it, and every message in the outbox names the exact text it was made from. The bot's
+``Library`` notices a publication by its digest of published versions and reads the library again.
 
 Nothing is published that ``check_body`` finds a problem with: a syntax error, an unknown variable
 or unsafe Jinja2 would break or endanger the message, a text past Telegram's limits would not be
@@ -27,13 +28,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from service.checkins.cadence import local_date
 from service.clients.models import Client, ClientState
 from service.content.check import Body, check_body
 from service.content.compose import SAMPLE_CLIENT, SAMPLE_STAFF, client_context
 from service.content.library import Meta, Problem
 from service.content.models import Template, TemplateVersion
 from service.content.rendering import TAG, Context, Renderer, RenderError
-from service.content.service import situation
+from service.content.service import meta_of, situation
 from service.errors import AftercareError
 from service.staff.models import ConsoleUser
 
@@ -72,6 +74,18 @@ class StaleEdit(EditRefused):
         super().__init__(
             f"Someone else saved version {latest} of this template while you were editing it. "
             "Your text is kept below: compare it with theirs in the history, then save again."
+        )
+        self.latest = latest
+
+
+class UnknownBase(EditRefused):
+    """The form did not say which version the text was written from."""
+
+    def __init__(self, latest: int) -> None:
+        super().__init__(
+            f"This form did not say which version it was edited from, and version {latest} "
+            "is saved already. Your text is kept below: compare it with the latest version in "
+            "the history, then save again."
         )
         self.latest = latest
 
@@ -222,18 +236,6 @@ class Edited:
         return earlier[-1] if earlier else None
 
 
-def meta_of(template: Template) -> Meta:
-    return Meta.from_record(
-        template.key,
-        category=template.category,
-        technique=template.technique,
-        language=template.language,
-        values=template.values,
-        stages=template.stages,
-        extras=template.extras,
-    )
-
-
 async def edited(session: AsyncSession, template_id: int) -> Edited:
     """A template and its history, or ``TemplateNotFound``."""
     template = await session.get(Template, template_id)
@@ -331,9 +333,10 @@ async def preview_for_client(
     now: datetime,
     renderer: Renderer,
 ) -> Preview:
-    """The text as a real client would receive it today: their name, words, sober days and
-    coordinator, with the value of theirs the template speaks to. ``ClientNotFound`` if there
-    is no such client (or only an erased one's tombstone)."""
+    """The text as a real client would receive it today, their own today (their timezone's date,
+    as the bot counts their sober days): their name, words, sober days and coordinator, with the
+    value of theirs the template speaks to. ``ClientNotFound`` if there is no such client (or only
+    an erased one's tombstone)."""
     client = await session.get(Client, client_id)
     if client is None or client.state is ClientState.erased:
         raise ClientNotFound
@@ -343,7 +346,8 @@ async def preview_for_client(
     seen = await situation(session, client, now)
     theirs = tuple(value for value in meta.values if value in seen.profile.values)
     value = next(iter(theirs or meta.values or seen.profile.values), None)
-    return render(text, client_context(seen.facts, value, now.date()), reader, renderer)
+    today = local_date(now, client.timezone)
+    return render(text, client_context(seen.facts, value, today), reader, renderer)
 
 
 async def _locked(session: AsyncSession, template_id: int) -> tuple[Template, int]:
@@ -361,13 +365,44 @@ async def _locked(session: AsyncSession, template_id: int) -> tuple[Template, in
     return template, latest or 0
 
 
-async def _body(session: AsyncSession, template_id: int, number: int) -> str | None:
+async def _edit(
+    session: AsyncSession, template_id: int, text: str, base: int | None
+) -> tuple[Template, int, str]:
+    """How saving and publishing start: the template locked, with its latest version's number,
+    and the text normalised. ``base`` is the latest version the author started from: if someone
+    saved another since, ``StaleEdit``; if it is not known (``None``), ``UnknownBase`` unless
+    there is no version yet; an empty text, ``EmptyText``."""
+    template, latest = await _locked(session, template_id)
+    if base is None and latest:
+        raise UnknownBase(latest)
+    if base is not None and base != latest:
+        raise StaleEdit(latest)
+    text = normalized(text)
+    if not text:
+        raise EmptyText
+    return template, latest, text
+
+
+async def _version(session: AsyncSession, template_id: int, number: int) -> TemplateVersion | None:
     return await session.scalar(
-        sa.select(col(TemplateVersion.body)).where(
+        sa.select(TemplateVersion).where(
             col(TemplateVersion.template_id) == template_id,
             col(TemplateVersion.version) == number,
         )
     )
+
+
+async def _body(session: AsyncSession, template_id: int, number: int) -> str | None:
+    version = await _version(session, template_id, number)
+    return version.body if version else None
+
+
+def _noted(note: str, more: str) -> str:
+    """A draft's note with the one typed when it was published, if that says something new."""
+    note, more = note.strip(), more.strip()
+    if not more or more == note or more in note.split("\n"):
+        return note
+    return (f"{note}\n{more}" if note else more)[:MAX_NOTE]
 
 
 def _add_version(
@@ -407,14 +442,9 @@ async def save_draft(
     author: int,
     now: datetime,
 ) -> int:
-    """Save ``text`` as a new, unpublished version and return its number. ``base`` is the
-    latest version the author started from: if someone saved another since, ``StaleEdit``."""
-    template, latest = await _locked(session, template_id)
-    if base is not None and base != latest:
-        raise StaleEdit(latest)
-    text = normalized(text)
-    if not text:
-        raise EmptyText
+    """Save ``text`` as a new, unpublished version and return its number (see ``_edit`` for
+    ``base``)."""
+    template, latest, text = await _edit(session, template_id, text, base)
     if text == await _body(session, template_id, latest):
         raise NothingToSave
     _add_version(session, template_id, latest + 1, text, note=note, author=author, now=now)
@@ -436,20 +466,19 @@ async def publish(
 ) -> int:
     """Publish ``text``: the latest version if it is that text (a saved draft), else a new
     version. Returns the published version's number; ``NotPublishable`` with the problems,
-    and nothing changed, if it has any."""
-    template, latest = await _locked(session, template_id)
-    if base is not None and base != latest:
-        raise StaleEdit(latest)
-    text = normalized(text)
-    if not text:
-        raise EmptyText
+    and nothing changed, if it has any. A note typed when publishing a saved draft is added to
+    the draft's own: the draft reached nobody yet, so its text is what it was, and the history
+    keeps why it was written and why it was published."""
+    template, latest, text = await _edit(session, template_id, text, base)
     problems = check(meta_of(template), text, renderer)
     if problems:
         raise NotPublishable(problems)
-    if text == await _body(session, template_id, latest):
+    draft = await _version(session, template_id, latest)
+    if draft is not None and text == draft.body:
         if latest == template.published_version:
             raise AlreadyPublished
         number = latest
+        draft.note = _noted(draft.note, note)
     else:
         number = latest + 1
         _add_version(session, template_id, number, text, note=note, author=author, now=now)

@@ -145,18 +145,22 @@ async def published_library(session: AsyncSession) -> list[Published]:
     )
     library = []
     for template, version in rows:
-        meta = Meta.from_record(
-            template.key,
-            category=template.category,
-            technique=template.technique,
-            language=template.language,
-            values=template.values,
-            stages=template.stages,
-            extras=template.extras,
-        )
         assert version.id is not None
-        library.append(Published(Source(meta, version.body, 1), version.id))
+        library.append(Published(Source(meta_of(template), version.body, 1), version.id))
     return library
+
+
+def meta_of(template: Template) -> Meta:
+    """A template's metadata as the library files describe it, from its database record."""
+    return Meta.from_record(
+        template.key,
+        category=template.category,
+        technique=template.technique,
+        language=template.language,
+        values=template.values,
+        stages=template.stages,
+        extras=template.extras,
+    )
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 its evidence and history, and acting on it: the same use cases as the buttons under the alert in
 Telegram, so both show the same state (and the alert's Telegram messages say who acted).
 
-Everything here is limited to the clients the signed-in user may see (``visible_clients``): an
-alert of someone else's client is answered as if it did not exist.
+Everything here is limited to the alerts the signed-in user may see (``visible_alerts``): those
+of the clients they may see, and the unresolved ones handed to them; any other alert is answered
+as if it did not exist.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Final
+from typing import Any, Final
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -41,10 +42,14 @@ from service.conversations.models import InboundMessage
 from service.signals.models import Severity, Signal, SignalKind
 from service.staff.models import ConsoleRole, StaffMember
 from service.web.console import (
+    SEVERITIES,
     Acting,
     CheckedForm,
     Database,
+    Id,
     Viewer,
+    as_id,
+    as_number,
     audit,
     console_of,
     private,
@@ -54,8 +59,6 @@ from service.web.console import (
 router = APIRouter()
 
 PAGE_SIZE: Final = 50
-MAX_ID: Final = 2**31 - 1  # the ids are PostgreSQL integers
-AlertId = Annotated[int, Path(ge=1, le=MAX_ID)]
 # The status filter: its choices, in the order the form shows them, and what each one lists.
 STATUSES: Final[dict[str, tuple[AlertStatus, ...]]] = {
     "unresolved": (AlertStatus.open, AlertStatus.acknowledged),
@@ -64,13 +67,13 @@ STATUSES: Final[dict[str, tuple[AlertStatus, ...]]] = {
     "resolved": (AlertStatus.resolved,),
     "all": (),
 }
-SEVERITIES: Final = sorted(Severity, key=lambda severity: -RANK[severity])
 AUDIENCES: Final = {Audience.supervisors: "the supervisors", Audience.on_call: "whoever is on call"}
 NO_STAFF: Final = (
     "Acting on an alert is recorded under a member of the care team, and your console account "
     "is not linked to an active one. Ask an administrator to link it to your staff member "
     "(aftercare users create --staff ID)."
 )
+DONE: Final = frozenset(kind.value for kind in EVENT_FOR.values())  # ``?said=`` after a button
 VIA: Final = {"console": " (in the console)", "telegram": " (in Telegram)"}
 # What a page says after a form (``?said=``): notices, and the problems that changed nothing.
 NOTICES: Final = {
@@ -153,7 +156,7 @@ class InboxFilter:
             severity=severity if severity in {s.value for s in Severity} else "",
             kind=kind if kind in {k.value for k in SignalKind} else "",
             mine=mine in {"1", "on", "true"},
-            assigned=int(assigned) if assigned.isdigit() and int(assigned) <= MAX_ID else None,
+            assigned=as_id(assigned),
         )
 
     def conditions(self, viewer: SignedIn) -> list[sa.ColumnElement[bool]]:
@@ -222,6 +225,7 @@ async def inbox(
     mine: str = "",
     assigned: str = "",
     page: str = "1",
+    said: str = "",
 ) -> Response:
     """Alerts of the clients the user may see, ranked, a page at a time: one query and a count."""
     console = console_of(request)
@@ -238,7 +242,7 @@ async def inbox(
         or 0
     )
     pages = max(1, -(-total // PAGE_SIZE))
-    number = min(max(int(page) if page.isdigit() else 1, 1), pages)
+    number = min(as_number(page) or 1, pages)
     rows = await session.execute(
         sa.select(Alert, col(Client.code), col(Client.first_name), col(StaffMember.name))
         .join(Client, col(Client.id) == col(Alert.client_id))
@@ -269,6 +273,7 @@ async def inbox(
             "severities": [s.value for s in SEVERITIES],
             "kinds": [(k.value, REASONS["en"][k]) for k in SignalKind],
             "linked": viewer.staff_member_id is not None,
+            "notice": toast("en", f"alert_done_{said}") if said in DONE else None,
         },
     )
 
@@ -400,10 +405,16 @@ def describe(event: AlertEvent, names: dict[int, str]) -> HistoryLine:
 
 def visible_alerts(viewer: SignedIn) -> sa.ColumnElement[bool]:
     """The alerts a user may see and act on: those of the clients they may see, and those
-    handed to them (a reassigned alert goes to someone who is not the client's coordinator)."""
+    handed to them while unresolved (a reassigned alert goes to someone who is not the client's
+    coordinator; once it is resolved, or the client is handed over with their open alerts, it
+    is the client's coordinator's again)."""
     if viewer.staff_member_id is None:
         return visible_clients(viewer)
-    return sa.or_(visible_clients(viewer), col(Alert.assigned_staff_id) == viewer.staff_member_id)
+    handed = sa.and_(
+        col(Alert.assigned_staff_id) == viewer.staff_member_id,
+        col(Alert.status) != AlertStatus.resolved,
+    )
+    return sa.or_(visible_clients(viewer), handed)
 
 
 async def visible_alert(
@@ -437,6 +448,17 @@ async def acting_staff(session: AsyncSession, viewer: SignedIn) -> StaffMember |
     return member if member is not None and member.active else None
 
 
+async def acting_on(
+    request: Request, session: AsyncSession, viewer: SignedIn, alert_id: int
+) -> StaffMember | Response:
+    """The staff member a console user acts on the alert as, or the page refusing them: a 404
+    when the alert is not one of theirs, a 403 when they are not linked to an active member."""
+    if not await can_see(session, viewer, alert_id):
+        return missing(request)
+    staff = await acting_staff(session, viewer)
+    return no_staff(request) if staff is None else staff
+
+
 def missing(request: Request) -> Response:
     return console_of(request).render(request, "alert_missing.html", status_code=404)
 
@@ -459,7 +481,7 @@ async def notice_of(
         return PROBLEMS[said], True
     if said in NOTICES:
         return NOTICES[said], False
-    if said in {kind.value for kind in EVENT_FOR.values()}:
+    if said in DONE:
         return toast("en", f"alert_done_{said}"), False
     if said == "reassigned":
         return f"Reassigned to {assigned or 'nobody'}.", False
@@ -472,7 +494,7 @@ async def notice_of(
 
 @router.get("/console/alerts/{alert_id}", response_class=HTMLResponse)
 async def alert_page(
-    request: Request, alert_id: AlertId, session: Database, viewer: Viewer, said: str = ""
+    request: Request, alert_id: Id, session: Database, viewer: Viewer, said: str = ""
 ) -> Response:
     """An alert: its reason, evidence (the client's words, escaped), history, and the forms."""
     console = console_of(request)
@@ -558,11 +580,9 @@ async def act(
     request: Request, session: AsyncSession, viewer: SignedIn, alert_id: int, choice: AlertChoice
 ) -> Response:
     """A button of the alert's, pressed in the console: Telegram's use case, then back."""
-    if not await can_see(session, viewer, alert_id):
-        return missing(request)
-    staff = await acting_staff(session, viewer)
-    if staff is None:
-        return no_staff(request)
+    staff = await acting_on(request, session, viewer, alert_id)
+    if isinstance(staff, Response):
+        return staff
     console = console_of(request)
     acted = await act_on_alert(
         session,
@@ -577,41 +597,42 @@ async def act(
     if acted.changed:
         await audit(session, viewer, f"console.alert.{event}", "alert", alert_id)
     await session.commit()
-    return back(alert_id, event if acted.changed else "already")
+    said = event if acted.changed else "already"
+    if not await can_see(session, viewer, alert_id):  # resolved, a handed alert is not theirs
+        return private(RedirectResponse(f"/console/alerts?{urlencode({'said': said})}", 303))
+    return back(alert_id, said)
 
 
 @router.post("/console/alerts/{alert_id}/acknowledge")
 async def acknowledge(
-    request: Request, alert_id: AlertId, session: Database, viewer: Acting, form: CheckedForm
+    request: Request, alert_id: Id, session: Database, viewer: Acting, form: CheckedForm
 ) -> Response:
     return await act(request, session, viewer, alert_id, AlertChoice.acknowledge)
 
 
 @router.post("/console/alerts/{alert_id}/callback")
 async def call_back(
-    request: Request, alert_id: AlertId, session: Database, viewer: Acting, form: CheckedForm
+    request: Request, alert_id: Id, session: Database, viewer: Acting, form: CheckedForm
 ) -> Response:
     return await act(request, session, viewer, alert_id, AlertChoice.call_back)
 
 
 @router.post("/console/alerts/{alert_id}/resolve")
 async def resolve(
-    request: Request, alert_id: AlertId, session: Database, viewer: Acting, form: CheckedForm
+    request: Request, alert_id: Id, session: Database, viewer: Acting, form: CheckedForm
 ) -> Response:
     return await act(request, session, viewer, alert_id, AlertChoice.resolve)
 
 
 @router.post("/console/alerts/{alert_id}/note")
 async def note(
-    request: Request, alert_id: AlertId, session: Database, viewer: Acting, form: CheckedForm
+    request: Request, alert_id: Id, session: Database, viewer: Acting, form: CheckedForm
 ) -> Response:
     """A note on the alert's history. Its text may be about someone's health: it is kept in
     the alert event only, never in the audit log or the logs."""
-    if not await can_see(session, viewer, alert_id):
-        return missing(request)
-    staff = await acting_staff(session, viewer)
-    if staff is None:
-        return no_staff(request)
+    staff = await acting_on(request, session, viewer, alert_id)
+    if isinstance(staff, Response):
+        return staff
     text = form.get("note", "").strip()
     if not text:
         return back(alert_id, "empty_note")
@@ -627,17 +648,14 @@ async def note(
 
 @router.post("/console/alerts/{alert_id}/reassign")
 async def reassign(
-    request: Request, alert_id: AlertId, session: Database, viewer: Acting, form: CheckedForm
+    request: Request, alert_id: Id, session: Database, viewer: Acting, form: CheckedForm
 ) -> Response:
     """Hand the alert to another active member of the care team, who is told in Telegram."""
-    if not await can_see(session, viewer, alert_id):
-        return missing(request)
-    staff = await acting_staff(session, viewer)
-    if staff is None:
-        return no_staff(request)
-    chosen = form.get("staff", "")
-    known = chosen.isdigit() and int(chosen) <= MAX_ID
-    to = await session.get(StaffMember, int(chosen)) if known else None
+    staff = await acting_on(request, session, viewer, alert_id)
+    if isinstance(staff, Response):
+        return staff
+    chosen = as_id(form.get("staff"))
+    to = await session.get(StaffMember, chosen) if chosen is not None else None
     if to is None or not to.active:
         return back(alert_id, "no_such_staff")
     console = console_of(request)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
@@ -19,12 +20,15 @@ from zoneinfo import ZoneInfo
 
 import segno
 import sqlalchemy as sa
-from fastapi import APIRouter, HTTPException, Query, Request
+from aiogram.exceptions import TelegramAPIError
+from aiohttp import ClientError
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.alerts.models import Alert, AlertStatus
+from service.audit.service import Actor
 from service.checkins.models import Checkin
 from service.clients import actions
 from service.clients.invites import invite_link
@@ -41,8 +45,11 @@ from service.web.console import (
     Acting,
     CheckedForm,
     Database,
+    Id,
     Viewer,
     actor_of,
+    as_id,
+    as_number,
     audit,
     console_of,
     private,
@@ -117,17 +124,17 @@ class Filters:
     def read(cls, params: dict[str, str]) -> Filters:
         risk = params.get("risk", "")
         coordinator = params.get("coordinator", "")
-        page = params.get("page", "1")
+        staff_member_id = as_id(coordinator)
         return cls(
             q=params.get("q", "").strip()[:80],
             state=_choice(ClientState, params.get("state")),
             risk=risk if risk == ANY_RISK or _choice(Severity, risk) else "",
             replied=_choice(Replied, params.get("replied")),
-            coordinator=coordinator
-            if coordinator == NO_COORDINATOR or coordinator.isdigit()
-            else "",
+            coordinator=NO_COORDINATOR
+            if coordinator == NO_COORDINATOR
+            else str(staff_member_id or ""),
             sort=_choice(Sort, params.get("sort")) or Sort.code,
-            page=max(int(page), 1) if page.isdigit() else 1,
+            page=as_number(params.get("page")) or 1,  # past the last page: the last (see _list)
         )
 
     def link(self, **changes: Any) -> str:
@@ -207,13 +214,16 @@ class Listed:
 
 async def _list(
     session: AsyncSession, mine: sa.ColumnElement[bool], filters: Filters, now: datetime
-) -> tuple[list[Listed], int]:
+) -> tuple[list[Listed], int, Filters]:
+    """A page of the clients found, how many were found, and the filters with the page shown
+    (a page past the last is the last)."""
     last = _last_reply()
     where = [mine, *_conditions(filters, last.c.at, now)]
     counted = sa.select(sa.func.count()).select_from(Client)
     if filters.replied is not None:  # the count needs each last reply only to filter by it
         counted = counted.outerjoin(last, sa.true())
-    total = await session.scalar(counted.where(*where))
+    total = await session.scalar(counted.where(*where)) or 0
+    filters = replace(filters, page=min(filters.page, _pages(total)))
     order: list[Any] = {
         Sort.code: [col(Client.code)],
         Sort.last_reply: [last.c.at.desc().nulls_last(), col(Client.code)],
@@ -242,7 +252,11 @@ async def _list(
         if known is None or SEVERITIES.index(severity) < SEVERITIES.index(known):
             worst[client_id] = severity
     listed = [Listed(client, at, name, worst.get(client.id or 0)) for client, at, name in rows]
-    return listed, total or 0
+    return listed, total, filters
+
+
+def _pages(total: int) -> int:
+    return max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
 
 
 async def _staff(session: AsyncSession, *, active_only: bool) -> list[StaffMember]:
@@ -257,8 +271,10 @@ async def clients(request: Request, session: Database, viewer: Viewer) -> Respon
     """The clients this user may see, searched, filtered, sorted, 50 a page."""
     console = console_of(request)
     filters = Filters.read(dict(request.query_params))
-    listed, total = await _list(session, visible_clients(viewer), filters, console.config.clock())
-    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    listed, total, filters = await _list(
+        session, visible_clients(viewer), filters, console.config.clock()
+    )
+    pages = _pages(total)
     own_only = viewer.role is ConsoleRole.coordinator
     return console.render(
         request,
@@ -389,24 +405,28 @@ async def _timeline(
 
 async def _visible(
     session: AsyncSession, viewer: SignedIn, client_id: int, *, for_update: bool = False
-) -> Client:
+) -> Client | None:
+    """The client, if this user may see them (None: there is no such client, to them)."""
     query = sa.select(Client).where(col(Client.id) == client_id, visible_clients(viewer))
     if for_update:
         query = query.with_for_update()
-    client = await session.scalar(query)
-    if client is None:
-        raise HTTPException(status_code=404, detail="There is no such client.")
-    return client
+    return await session.scalar(query)
+
+
+def _missing(request: Request) -> Response:
+    return console_of(request).render(request, "client_missing.html", status_code=404)
 
 
 def _parsed_time(value: str | None) -> datetime | None:
+    """A moment with its offset, in UTC; None for anything else (a time past what UTC can hold,
+    such as year 1 at +14:00, included)."""
     if not value:
         return None
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+    except (ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo is not None else None
 
 
 async def _client_page(
@@ -471,13 +491,15 @@ async def client_page(
     request: Request,
     session: Database,
     viewer: Viewer,
-    client_id: int,
+    client_id: Id,
     *,
     before: Annotated[str | None, Query()] = None,
     done: Annotated[str | None, Query()] = None,
 ) -> Response:
     """A client's profile, what matters to them, their schedule and timeline (audited)."""
     client = await _visible(session, viewer, client_id)
+    if client is None:
+        return _missing(request)
     return await _client_page(
         request, session, viewer, client, before=_parsed_time(before), done=done
     )
@@ -485,11 +507,13 @@ async def client_page(
 
 @router.get("/console/clients/{client_id}/preview", response_class=HTMLResponse)
 async def client_preview(
-    request: Request, session: Database, viewer: Viewer, client_id: int
+    request: Request, session: Database, viewer: Viewer, client_id: Id
 ) -> Response:
     """What the client would hear over the next 90 days (audited)."""
     console = console_of(request)
     client = await _visible(session, viewer, client_id)
+    if client is None:
+        return _missing(request)
     receiving = client.state not in {ClientState.opted_out, ClientState.erased}
     planned = (
         await actions.upcoming(session, client, now=console.config.clock(), days=PREVIEW_DAYS)
@@ -526,129 +550,161 @@ async def _refused(
     """The client's page again, saying why nothing was changed."""
     await session.rollback()
     client = await _visible(session, viewer, client_id)
+    if client is None:
+        return _missing(request)
     return await _client_page(
         request, session, viewer, client, problem=problem, status_code=status_code
     )
 
 
+async def _act(
+    request: Request,
+    session: AsyncSession,
+    viewer: SignedIn,
+    client_id: int,
+    change: Callable[[Client, datetime, Actor], Awaitable[object]],
+    *,
+    done: str,
+    refused_with: int = 409,
+    then: Response | None = None,
+) -> Response:
+    """One change to a client the user may see (locked while it is made): committed and back
+    to their page saying it is done (or to ``then``), or their page saying why not."""
+    client = await _visible(session, viewer, client_id, for_update=True)
+    if client is None:
+        return _missing(request)
+    try:
+        await change(client, console_of(request).config.clock(), actor_of(viewer))
+    except (actions.NotNow, InvalidCadence) as exc:
+        return await _refused(
+            request, session, viewer, client_id, str(exc), status_code=refused_with
+        )
+    await session.commit()
+    return then or _done(client_id, done)
+
+
 @router.post("/console/clients/{client_id}/pause")
 async def pause(
-    request: Request, session: Database, viewer: Acting, form: CheckedForm, client_id: int
+    request: Request, session: Database, viewer: Acting, form: CheckedForm, client_id: Id
 ) -> Response:
-    client = await _visible(session, viewer, client_id, for_update=True)
-    days = form.get("days", "").strip()
-    if not days.isdigit():
-        return await _refused(
-            request, session, viewer, client_id, "Give a number of days.", status_code=422
-        )
-    try:
-        await actions.pause(
-            session,
-            client,
-            days=int(days),
-            now=console_of(request).config.clock(),
-            by=actor_of(viewer),
-        )
-    except actions.NotNow as exc:
-        return await _refused(request, session, viewer, client_id, str(exc))
-    await session.commit()
-    return _done(client_id, "paused")
+    chosen = as_number(form.get("days"), high=actions.MAX_PAUSE_DAYS)
+    if chosen is None:
+        problem = f"Give a number of days, 1 to {actions.MAX_PAUSE_DAYS}."
+        return await _refused(request, session, viewer, client_id, problem, status_code=422)
+    days = chosen
+
+    async def change(client: Client, now: datetime, by: Actor) -> None:
+        await actions.pause(session, client, days=days, now=now, by=by)
+
+    return await _act(request, session, viewer, client_id, change, done="paused")
 
 
 @router.post("/console/clients/{client_id}/resume")
 async def resume(
-    request: Request, session: Database, viewer: Acting, form: CheckedForm, client_id: int
+    request: Request, session: Database, viewer: Acting, form: CheckedForm, client_id: Id
 ) -> Response:
-    client = await _visible(session, viewer, client_id, for_update=True)
-    try:
-        await actions.resume(
-            session, client, now=console_of(request).config.clock(), by=actor_of(viewer)
-        )
-    except actions.NotNow as exc:
-        return await _refused(request, session, viewer, client_id, str(exc))
-    await session.commit()
-    return _done(client_id, "resumed")
+    async def change(client: Client, now: datetime, by: Actor) -> None:
+        await actions.resume(session, client, now=now, by=by)
+
+    return await _act(request, session, viewer, client_id, change, done="resumed")
 
 
 @router.post("/console/clients/{client_id}/discharge")
 async def discharge(
-    request: Request, session: Database, viewer: Acting, form: CheckedForm, client_id: int
+    request: Request, session: Database, viewer: Acting, form: CheckedForm, client_id: Id
 ) -> Response:
-    client = await _visible(session, viewer, client_id, for_update=True)
     if form.get("confirm") != "yes":
         problem = "Tick the box to confirm the discharge."
         return await _refused(request, session, viewer, client_id, problem, status_code=422)
+
+    async def change(client: Client, now: datetime, by: Actor) -> None:
+        await actions.discharge(session, client, now=now, by=by)
+
+    return await _act(request, session, viewer, client_id, change, done="discharged")
+
+
+def _override(text: str) -> tuple[bool, dict[str, Any] | None]:
+    """Whether the override typed is a JSON object or empty, and the object (None: empty)."""
+    if not text:
+        return True, None
     try:
-        await actions.discharge(
-            session, client, now=console_of(request).config.clock(), by=actor_of(viewer)
-        )
-    except actions.NotNow as exc:
-        return await _refused(request, session, viewer, client_id, str(exc))
-    await session.commit()
-    return _done(client_id, "discharged")
+        override = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):  # nested past Python's stack: not a cadence
+        return False, None
+    return (True, override) if isinstance(override, dict) else (False, None)
 
 
 @router.post("/console/clients/{client_id}/cadence")
 async def cadence(
-    request: Request, session: Database, viewer: Acting, form: CheckedForm, client_id: int
+    request: Request, session: Database, viewer: Acting, form: CheckedForm, client_id: Id
 ) -> Response:
     """The client's program, cadence mode and override, whichever of them changed."""
-    client = await _visible(session, viewer, client_id, for_update=True)
-    now, by = console_of(request).config.clock(), actor_of(viewer)
-    program, mode = form.get("program", ""), _choice(CadenceMode, form.get("mode"))
-    text = form.get("override", "").strip()
-    try:
-        override = json.loads(text) if text else None
-    except json.JSONDecodeError:
-        override = []
-    if not program.isdigit() or mode is None or not isinstance(override, dict | None):
+    program, mode = as_id(form.get("program")), _choice(CadenceMode, form.get("mode"))
+    readable, override = _override(form.get("override", "").strip())
+    if program is None or mode is None or not readable:
         problem = "Choose a program and a mode; the override is a JSON object, or empty."
         return await _refused(request, session, viewer, client_id, problem, status_code=422)
-    try:
-        await actions.change_program(session, client, int(program), now=now, by=by)
-        await actions.change_mode(session, client, mode, now=now, by=by)
+    program_id, chosen_mode = program, mode
+
+    async def change(client: Client, now: datetime, by: Actor) -> None:
+        await actions.change_program(session, client, program_id, now=now, by=by)
+        await actions.change_mode(session, client, chosen_mode, now=now, by=by)
         await actions.change_override(session, client, override, now=now, by=by)
-    except (actions.NotNow, InvalidCadence) as exc:
-        return await _refused(request, session, viewer, client_id, str(exc), status_code=422)
-    await session.commit()
-    return _done(client_id, "cadence")
+
+    return await _act(request, session, viewer, client_id, change, done="cadence", refused_with=422)
 
 
 @router.post("/console/clients/{client_id}/coordinator")
 async def coordinator(
-    request: Request, session: Database, viewer: Acting, form: CheckedForm, client_id: int
+    request: Request, session: Database, viewer: Acting, form: CheckedForm, client_id: Id
 ) -> Response:
-    client = await _visible(session, viewer, client_id, for_update=True)
     chosen = form.get("coordinator", "")
-    if chosen != NO_COORDINATOR and not chosen.isdigit():
+    staff_member_id = None if chosen == NO_COORDINATOR else as_id(chosen)
+    if chosen != NO_COORDINATOR and staff_member_id is None:
         return await _refused(
             request, session, viewer, client_id, "Choose a coordinator.", status_code=422
         )
-    staff_member_id = None if chosen == NO_COORDINATOR else int(chosen)
-    try:
-        await actions.change_coordinator(
-            session,
-            client,
-            staff_member_id,
-            now=console_of(request).config.clock(),
-            by=actor_of(viewer),
-        )
-    except actions.NotNow as exc:
-        return await _refused(request, session, viewer, client_id, str(exc), status_code=422)
-    await session.commit()
-    if viewer.role is ConsoleRole.coordinator and staff_member_id != viewer.staff_member_id:
+
+    async def change(client: Client, now: datetime, by: Actor) -> None:
+        await actions.change_coordinator(session, client, staff_member_id, now=now, by=by)
+
+    handed_away = (
+        viewer.role is ConsoleRole.coordinator and staff_member_id != viewer.staff_member_id
+    )
+    return await _act(
+        request,
+        session,
+        viewer,
+        client_id,
+        change,
+        done="coordinator",
+        refused_with=422,
         # Handed over to someone else: no longer this coordinator's to see.
-        return private(RedirectResponse("/console/clients", status_code=303))
-    return _done(client_id, "coordinator")
+        then=private(RedirectResponse("/console/clients", status_code=303))
+        if handed_away
+        else None,
+    )
+
+
+NO_USERNAME = (
+    "Telegram could not tell the bot's username, so no invite was made and the earlier one "
+    "still works. Try again in a moment, or set AFTERCARE_TELEGRAM_BOT_USERNAME."
+)
 
 
 @router.post("/console/clients/{client_id}/invite", response_class=HTMLResponse)
 async def invite(
-    request: Request, session: Database, viewer: Acting, form: CheckedForm, client_id: int
+    request: Request, session: Database, viewer: Acting, form: CheckedForm, client_id: Id
 ) -> Response:
     """A new invite, shown once as a link and a QR code (only its digest is kept)."""
     console = console_of(request)
+    try:  # before anything changes: without it the new link could not be shown
+        username = await console.config.bot_username()
+    except (TelegramAPIError, ClientError, TimeoutError, OSError):
+        return await _refused(request, session, viewer, client_id, NO_USERNAME, status_code=503)
     client = await _visible(session, viewer, client_id, for_update=True)
+    if client is None:
+        return _missing(request)
     try:
         issued = await actions.new_invite(
             session,
@@ -660,7 +716,7 @@ async def invite(
     except actions.NotNow as exc:
         return await _refused(request, session, viewer, client_id, str(exc))
     await session.commit()
-    link = invite_link(await console.config.bot_username(), issued.token)
+    link = invite_link(username, issued.token)
     qr = segno.make(link, error="m").svg_inline(
         scale=5, dark="#000", light="#fff", title=f"QR code of the invite for {client.code}"
     )

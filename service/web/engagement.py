@@ -263,7 +263,8 @@ ZERO_SLIVER = 2.0  # px
 
 def response_chart(weeks: Sequence[WeekResponse], height: int = 240) -> Chart:
     """A column a week, as tall as the share of check-ins answered (a sliver for none); weeks
-    with nothing sent have none. Gridlines at every quarter; a label every fourth week, and the last."""
+    with nothing sent have none. Gridlines at every quarter; a label every fourth week, and the
+    last."""
     plot_height = height - TOP - BOTTOM
     slot = (WIDTH - LEFT - RIGHT) / max(len(weeks), 1)
     bars, x_ticks = [], []

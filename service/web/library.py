@@ -1,19 +1,22 @@
 """Message templates (admins): browse, edit with a live preview and checks, publish, roll back.
 
 Thin: each page reads its form or address, calls one use case of ``service.content.editing``,
-audits what changed (ids only) and renders. The editor checks as the admin types (its script
-posts to ``/check`` for a fragment) and also works without a script (the "Check and preview"
-button posts the form to the same address for the whole page).
+audits what changed (ids only) and renders. A page about one template takes it as ``Found``; an
+unknown template is the "no such template" page (404) for every route of this router. The
+editor checks as the admin types (its script posts to ``/check`` for a fragment) and also works
+without a script (the "Check and preview" button posts the form to the same address for the
+whole page).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 
 from service.content.editing import (
     ANY_VALUE,
@@ -29,6 +32,7 @@ from service.content.editing import (
     Sample,
     StaleEdit,
     TemplateNotFound,
+    UnknownBase,
     VersionNotFound,
     check,
     diff,
@@ -43,9 +47,17 @@ from service.content.editing import (
 )
 from service.content.library import LANGUAGES, VALUES, Category, Problem, Technique
 from service.content.rendering import MAX_TEXT, VARIABLES, Renderer
-from service.web.console import Admin, CheckedForm, Database, audit, console_of, private
-
-router = APIRouter()
+from service.web.console import (
+    Admin,
+    CheckedForm,
+    Database,
+    Id,
+    as_id,
+    as_number,
+    audit,
+    console_of,
+    private,
+)
 
 MAX_SAMPLE_NAME = 80
 MAX_SAMPLE_DAYS = 36_500
@@ -57,15 +69,20 @@ NOTICES = {
 }
 
 
-def _number(text: str | None) -> int | None:
-    text = (text or "").strip()
-    return int(text) if text.isdigit() and len(text) < 10 else None
-
-
 def _notice(done: str, version: str, source: str) -> str | None:
-    if done not in NOTICES or _number(version) is None:
+    """What was just done, from the address the change redirected to (a rollback whose source
+    is not in it reads as a publication)."""
+    number, copied = as_id(version), as_id(source)
+    if done not in NOTICES or number is None:
         return None
-    return NOTICES[done].format(version=_number(version), source=_number(source))
+    if done == "rolled_back" and copied is None:
+        done = "published"
+    return NOTICES[done].format(version=number, source=copied)
+
+
+def _base(given: Mapping[str, str]) -> int | None:
+    """The latest version the editor's text was written from (0: there was none)."""
+    return as_number(given.get("base_version"), low=0)
 
 
 def _path(template_id: int, page: str = "") -> str:
@@ -90,14 +107,13 @@ class Target:
             "sample_language": given.get("sample_language", ""),
             "sample_days": given.get("sample_days", "").strip(),
         }
-        days = _number(fields["sample_days"])
         sample = Sample(
             first_name=fields["sample_name"],
             language=fields["sample_language"] if fields["sample_language"] in LANGUAGES else "",
             value=fields["sample_value"] if fields["sample_value"] in VALUES else "",
-            days_sober=days if days is not None and days <= MAX_SAMPLE_DAYS else None,
+            days_sober=as_number(fields["sample_days"], low=0, high=MAX_SAMPLE_DAYS),
         )
-        client_id = _number(fields["client_id"])
+        client_id = as_id(fields["client_id"])
         problem = None
         if fields["client_id"] and client_id is None:
             problem = "A client id is a number, as in the address of the client's page."
@@ -113,8 +129,10 @@ async def _preview(
     text: str,
     target: Target,
     renderer: Renderer,
+    whole_page: bool,
 ) -> Preview:
-    """The text rendered for the target; a real client's view is audited."""
+    """The text rendered for the target. A real client's view is audited when a whole page shows
+    it; the editor's live check (a fragment, on every pause in the typing) changes nothing."""
     now = console_of(request).config.clock()
     if target.problem is not None:
         return Preview("nobody", problems=[Problem(0, "client", target.problem)])
@@ -127,6 +145,8 @@ async def _preview(
     except ClientNotFound:
         message = f"There is no client with id {target.client_id}."
         return Preview("nobody", problems=[Problem(0, "client", message)])
+    if not whole_page:
+        return preview
     await audit(
         session,
         viewer,
@@ -147,6 +167,7 @@ async def _checked(
     *,
     text: str,
     target: Target,
+    whole_page: bool,
 ) -> dict[str, Any]:
     """The findings and the preview of a text, as the editor and its fragment show them."""
     renderer = Renderer()  # one a request: a shared one would cache every text ever typed
@@ -154,7 +175,14 @@ async def _checked(
     return {
         "problems": check(found.meta, text, renderer),
         "preview": await _preview(
-            request, session, viewer, found, text=text, target=target, renderer=renderer
+            request,
+            session,
+            viewer,
+            found,
+            text=text,
+            target=target,
+            renderer=renderer,
+            whole_page=whole_page,
         ),
         "kinds": KINDS,
         "max_text": MAX_TEXT,
@@ -181,7 +209,9 @@ async def _editor(
     if base is None:
         base = found.latest.number if found.latest else 0
     target = Target.of(given or {})
-    checked = await _checked(request, session, viewer, found, text=text, target=target)
+    checked = await _checked(
+        request, session, viewer, found, text=text, target=target, whole_page=True
+    )
     return console_of(request).render(
         request,
         "template_edit.html",
@@ -203,14 +233,43 @@ async def _editor(
     )
 
 
-def _missing(request: Request, template_id: int) -> Response:
+def _missing(request: Request) -> Response:
+    template_id = request.path_params.get("template_id")
     return console_of(request).render(
         request, "templates_missing.html", {"template_id": template_id}, status_code=404
     )
 
 
+class _TemplateRoute(APIRoute):
+    """A route of this router: ``TemplateNotFound``, from ``Found`` or a use case, is answered
+    with the "no such template" page."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except TemplateNotFound:
+                return _missing(request)
+
+        return handler
+
+
+router = APIRouter(route_class=_TemplateRoute)
+
+
+async def found_template(template_id: Id, session: Database, viewer: Admin) -> Edited:
+    """The template of the address with its history (admins only: checked first, so nobody
+    else learns which ids exist); ``TemplateNotFound`` if there is none."""
+    return await edited(session, template_id)
+
+
+Found = Annotated[Edited, Depends(found_template)]
+
+
 def _refusal_status(exc: EditRefused) -> int:
-    if isinstance(exc, StaleEdit | NothingToSave | AlreadyPublished):
+    if isinstance(exc, StaleEdit | UnknownBase | NothingToSave | AlreadyPublished):
         return 409  # the template is not in the state the admin saw
     if isinstance(exc, VersionNotFound):
         return 404
@@ -254,7 +313,7 @@ async def templates(
 async def editor(
     request: Request,
     *,
-    template_id: int,
+    found: Found,
     session: Database,
     viewer: Admin,
     done: str = "",
@@ -262,11 +321,7 @@ async def editor(
     source: str = "",
 ) -> Response:
     """The editor: the draft (or the published text), its findings and its preview, for a
-    sample or, with ``?client_id=``, a real client."""
-    try:
-        found = await edited(session, template_id)
-    except TemplateNotFound:
-        return _missing(request, template_id)
+    sample or, with ``?client_id=``, a real client (the view audited)."""
     return await _editor(
         request,
         session,
@@ -281,21 +336,22 @@ async def editor(
 async def check_text(
     request: Request,
     *,
-    template_id: int,
+    found: Found,
     session: Database,
     viewer: Admin,
     form: CheckedForm,
     fragment: bool = False,
 ) -> Response:
     """Findings and preview of the text being written: a fragment for the editor's script
-    (``?fragment=1``), else the whole editor with them (the button, without a script)."""
-    try:
-        found = await edited(session, template_id)
-    except TemplateNotFound:
-        return _missing(request, template_id)
+    (``?fragment=1``, read-only: a real client's preview there is not audited, as the whole
+    page that asked for it was), else the whole editor with them (the button, without a
+    script)."""
     text = form.get("body", "")
     if fragment:
-        checked = await _checked(request, session, viewer, found, text=text, target=Target.of(form))
+        target = Target.of(form)
+        checked = await _checked(
+            request, session, viewer, found, text=text, target=target, whole_page=False
+        )
         return console_of(request).render(request, "_template_checked.html", checked)
     return await _editor(
         request,
@@ -304,7 +360,7 @@ async def check_text(
         found,
         text=text,
         note=form.get("note", ""),
-        base=_number(form.get("base_version")),
+        base=_base(form),
         given=form,
     )
 
@@ -320,7 +376,7 @@ async def _change(
 ) -> Response:
     """Save the editor's text as a draft, or publish it."""
     now = console_of(request).config.clock()
-    text, note, base = form.get("body", ""), form.get("note", ""), _number(form.get("base_version"))
+    text, note, base = form.get("body", ""), form.get("note", ""), _base(form)
     try:
         if publishing:
             number = await publish(
@@ -338,7 +394,7 @@ async def _change(
                 session, template_id, text, note, base=base, author=viewer.user_id, now=now
             )
     except TemplateNotFound:
-        return _missing(request, template_id)
+        raise  # the "no such template" page, not a refusal
     except EditRefused as exc:
         await session.rollback()
         found = await edited(session, template_id)
@@ -367,18 +423,18 @@ async def _change(
 
 @router.post("/console/templates/{template_id}/draft", response_class=HTMLResponse)
 async def draft(
-    request: Request, *, template_id: int, session: Database, viewer: Admin, form: CheckedForm
+    request: Request, *, found: Found, session: Database, viewer: Admin, form: CheckedForm
 ) -> Response:
     """Save the text as a new version that nobody receives until it is published."""
-    return await _change(request, session, viewer, template_id, form=form, publishing=False)
+    return await _change(request, session, viewer, found.id, form=form, publishing=False)
 
 
 @router.post("/console/templates/{template_id}/publish", response_class=HTMLResponse)
 async def publish_text(
-    request: Request, *, template_id: int, session: Database, viewer: Admin, form: CheckedForm
+    request: Request, *, found: Found, session: Database, viewer: Admin, form: CheckedForm
 ) -> Response:
     """Publish the text (refused, with the findings, if it has any problem)."""
-    return await _change(request, session, viewer, template_id, form=form, publishing=True)
+    return await _change(request, session, viewer, found.id, form=form, publishing=True)
 
 
 async def _history(
@@ -417,28 +473,24 @@ async def _history(
 async def history(
     request: Request,
     *,
-    template_id: int,
-    session: Database,
+    found: Found,
     viewer: Admin,
     version: str = "",
     done: str = "",
     source: str = "",
 ) -> Response:
     """Every version with who saved it, when and why, and what one changed from the one before."""
-    try:
-        found = await edited(session, template_id)
-    except TemplateNotFound:
-        return _missing(request, template_id)
     notice = _notice(done, version, source)
-    return await _history(request, found, _number(version), notice=notice)
+    return await _history(request, found, as_id(version), notice=notice)
 
 
 @router.post("/console/templates/{template_id}/rollback", response_class=HTMLResponse)
 async def rollback(
-    request: Request, *, template_id: int, session: Database, viewer: Admin, form: CheckedForm
+    request: Request, *, found: Found, session: Database, viewer: Admin, form: CheckedForm
 ) -> Response:
     """Publish a new version with an old version's text, checked again first."""
-    source = _number(form.get("version"))
+    template_id = found.id
+    source = as_id(form.get("version"))
     try:
         if source is None:
             raise VersionNotFound
@@ -451,7 +503,7 @@ async def rollback(
             renderer=Renderer(),
         )
     except TemplateNotFound:
-        return _missing(request, template_id)
+        raise  # the "no such template" page, not a refusal
     except EditRefused as exc:
         await session.rollback()
         found = await edited(session, template_id)

@@ -1,12 +1,14 @@
 """The sandbox page: chat as an alumnus and as a coordinator in the browser, without Telegram.
 
 Only when the service runs on the sandbox Bot API (else every route here is a 404), for admins
-and coordinators. A person is made as the service makes anyone: an invite (a client's, or a
-coordinator's), which a sandbox Telegram user opens with ``/start <token>``; from then on the
-page plays that user through the sandbox's control API, server-side. The browser talks only to
-the console: the chat page polls ``GET /console/sandbox/chats/{user_id}/messages`` and posts
-forms (with the session's CSRF token) to ``.../send`` and ``.../press``; without JavaScript the
-same forms post and come back to the page.
+and coordinators: an admin plays anyone, a coordinator their own clients and their own staff
+member only (else they could press another's alert buttons as them), and only admins make staff.
+A person is made as the service makes anyone: an invite (a client's, or a coordinator's), which
+a sandbox Telegram user opens with ``/start <token>``; from then on the page plays that user
+through the sandbox's control API, server-side. The browser talks only to the console: the chat
+page polls ``GET /console/sandbox/chats/{user_id}/messages`` and posts forms (with the session's
+CSRF token) to ``.../send`` and ``.../press``; without JavaScript the same forms post and come
+back to the page.
 
 Sandbox user ids say who they are: ``ALUMNI_FROM + client id`` plays that client,
 ``STAFF_FROM + staff id`` that staff member, so nothing more is stored. The sandbox keeps its
@@ -29,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.bot.texts import LANGUAGES
-from service.clients.invites import invite_client, invite_staff
+from service.clients.invites import IssuedInvite, invite_client, invite_staff
 from service.clients.models import Client
 from service.clients.timezones import COMMON
 from service.console.accounts import SignedIn
@@ -38,11 +40,14 @@ from service.sandbox.client import JSON, SandboxClient, SandboxControlError
 from service.staff.models import ConsoleRole, StaffMember, StaffRole
 from service.web.console import (
     Acting,
+    Admin,
     CheckedForm,
     Database,
     Form,
+    Id,
     NotAllowed,
     actor_of,
+    as_id,
     audit,
     console_of,
     private,
@@ -107,9 +112,19 @@ def staff_user(staff_id: int) -> int:
     return user_id
 
 
+def playable_staff(viewer: SignedIn) -> sa.ColumnElement[bool]:
+    """The staff members a user may play: anyone for an admin, a coordinator's own staff
+    member only (none while their account is not linked to one)."""
+    if viewer.role is not ConsoleRole.coordinator:
+        return sa.true()
+    if viewer.staff_member_id is None:
+        return sa.false()
+    return col(StaffMember.id) == viewer.staff_member_id
+
+
 async def people(session: AsyncSession, viewer: SignedIn, user_ids: list[int]) -> dict[int, Person]:
-    """Who these sandbox users play, among those ``viewer`` may see (a coordinator: their own
-    clients, and the care team)."""
+    """Who these sandbox users play, among those ``viewer`` may play (a coordinator: their own
+    clients, and their own staff member)."""
     client_ids = [u - ALUMNI_FROM for u in user_ids if ALUMNI_FROM < u < STAFF_FROM]
     staff_ids = [u - STAFF_FROM for u in user_ids if STAFF_FROM < u < PEOPLE_END]
     found: dict[int, Person] = {}
@@ -129,7 +144,7 @@ async def people(session: AsyncSession, viewer: SignedIn, user_ids: list[int]) -
             )
     if staff_ids:
         members = await session.scalars(
-            sa.select(StaffMember).where(col(StaffMember.id).in_(staff_ids))
+            sa.select(StaffMember).where(col(StaffMember.id).in_(staff_ids), playable_staff(viewer))
         )
         for member in members:
             assert member.id is not None
@@ -240,12 +255,11 @@ async def start_alumnus(
         coordinator_id=coordinator_id,
         by=actor_of(viewer),
     )
-    user_id = alumnus_user(issued.subject_id)
     await audit(session, viewer, "sandbox.alumnus_created", "client", issued.subject_id)
-    await session.commit()
-    await telegram.ensure_user(user_id, typed.first_name, language_code=typed.language)
-    await telegram.send_text(user_id, f"/start {issued.token}")
-    return user_id
+    user_id = alumnus_user(issued.subject_id)
+    return await open_invite(
+        session, telegram, issued, user_id=user_id, name=typed.first_name, language=typed.language
+    )
 
 
 async def start_coordinator(
@@ -261,10 +275,24 @@ async def start_coordinator(
         now=config.clock(),
         by=actor_of(viewer),
     )
-    user_id = staff_user(issued.subject_id)
     await audit(session, viewer, "sandbox.coordinator_created", "staff_member", issued.subject_id)
+    user_id = staff_user(issued.subject_id)
+    return await open_invite(session, telegram, issued, user_id=user_id, name=name, language="en")
+
+
+async def open_invite(
+    session: AsyncSession,
+    telegram: SandboxClient,
+    issued: IssuedInvite,
+    *,
+    user_id: int,
+    name: str,
+    language: str,
+) -> int:
+    """Commit the invite (and its audit), then have its sandbox user open it with
+    ``/start <token>``, as a person does in Telegram. Their sandbox user id."""
     await session.commit()
-    await telegram.ensure_user(user_id, name, language_code="en")
+    await telegram.ensure_user(user_id, name, language_code=language)
     await telegram.send_text(user_id, f"/start {issued.token}")
     return user_id
 
@@ -368,6 +396,7 @@ async def _sandbox_page(
             "error": error,
             "coordinators": await coordinators(session),
             "choose_coordinator": viewer.role is not ConsoleRole.coordinator,
+            "may_make_staff": viewer.role is ConsoleRole.admin,
             "unlinked": viewer.role is ConsoleRole.coordinator and viewer.staff_member_id is None,
             "languages": LANGUAGES,
             "zones": zones,
@@ -398,8 +427,9 @@ async def new_alumnus(
 
 @router.post("/console/sandbox/coordinators")
 async def new_coordinator(
-    request: Request, telegram: Sandbox, session: Database, viewer: Acting, form: CheckedForm
+    request: Request, telegram: Sandbox, session: Database, viewer: Admin, form: CheckedForm
 ) -> Response:
+    """A new staff member (admins only, as in the team page's invites)."""
     name = form.get("name", "").strip()
     if not name or len(name) > 120:
         problem = "Give a name of at most 120 characters."
@@ -423,7 +453,7 @@ class Playing:
     person: Person
 
 
-async def playing(user_id: int, telegram: Sandbox, session: Database, viewer: Acting) -> Playing:
+async def playing(user_id: Id, telegram: Sandbox, session: Database, viewer: Acting) -> Playing:
     return Playing(telegram, await person(session, viewer, user_id))
 
 
@@ -478,11 +508,11 @@ async def send(request: Request, chat: Chat, form: CheckedForm) -> Response:
 @router.post("/console/sandbox/chats/{user_id}/press")
 async def press(request: Request, chat: Chat, form: CheckedForm) -> Response:
     """The person presses the button with callback ``data`` under bot message ``message_id``."""
-    message_id = form.get("message_id", "")
-    if not message_id.isdigit() or not form.get("data"):
+    message_id = as_id(form.get("message_id"))
+    if message_id is None or not form.get("data"):
         return _acted(request, chat.person, "refused")
     try:
-        await chat.telegram.press_button(chat.person.user_id, int(message_id), form["data"])
+        await chat.telegram.press_button(chat.person.user_id, message_id, form["data"])
     except SandboxControlError:
         return _acted(request, chat.person, "refused")
     except aiohttp.ClientError:

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Final
+from typing import Any, Final
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from aiogram.exceptions import TelegramAPIError
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -27,22 +27,23 @@ from service.clients.invites import invite_link, invite_staff
 from service.clients.models import Client
 from service.console.accounts import SignedIn
 from service.staff.models import StaffMember, StaffRole
-from service.web.alerts import AUDIENCES, SEVERITIES
+from service.web.alerts import AUDIENCES, visible_alerts
 from service.web.console import (
+    SEVERITIES,
     Admin,
     CheckedForm,
     Database,
+    Id,
     Viewer,
     actor_of,
+    as_id,
     audit,
     console_of,
     private,
-    visible_clients,
 )
 
 router = APIRouter()
 
-StaffId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 NAME_LIMIT: Final = 120
 NOTICES: Final = {
     "on_call": "{name} is on call: the on-call steps of the ladder tell them.",
@@ -65,7 +66,7 @@ PROBLEMS: Final = {
 @dataclass(frozen=True)
 class Member:
     staff: StaffMember
-    open_alerts: int  # unresolved alerts assigned to them (of the clients the viewer sees)
+    open_alerts: int  # unresolved alerts assigned to them (that the viewer sees in the inbox)
 
 
 @dataclass(frozen=True)
@@ -88,11 +89,12 @@ class Invited:
 
 
 async def members(session: AsyncSession, viewer: SignedIn) -> list[Member]:
-    """Every staff member with their open alerts, in one query: active first, by name."""
+    """Every staff member with their open alerts, in one query: active first, by name. The
+    counts are of the alerts the viewer may see, as the inbox they link to lists them."""
     assigned = (
         sa.select(col(Alert.assigned_staff_id).label("staff_id"), sa.func.count().label("open"))
         .join(Client, col(Client.id) == col(Alert.client_id))
-        .where(col(Alert.status) != AlertStatus.resolved, visible_clients(viewer))
+        .where(col(Alert.status) != AlertStatus.resolved, visible_alerts(viewer))
         .group_by(col(Alert.assigned_staff_id))
         .subquery()
     )
@@ -170,9 +172,8 @@ async def team(
     request: Request, session: Database, viewer: Viewer, said: str = "", staff: str = ""
 ) -> Response:
     """The team, the on-call rota and the ladder it feeds, and the alert chat."""
-    subject = (
-        await session.get(StaffMember, int(staff)) if staff.isdigit() and len(staff) < 10 else None
-    )
+    staff_id = as_id(staff)
+    subject = await session.get(StaffMember, staff_id) if staff_id is not None else None
     return await team_page(request, session, viewer, said=said, subject=subject)
 
 
@@ -213,7 +214,7 @@ async def change(
 
 @router.post("/console/team/{staff_id}/on-call")
 async def on_call(
-    request: Request, staff_id: StaffId, session: Database, viewer: Admin, form: CheckedForm
+    request: Request, staff_id: Id, session: Database, viewer: Admin, form: CheckedForm
 ) -> Response:
     """On call (``on_call=on``) or off: the escalation ladder's on-call steps tell them."""
     on = form.get("on_call") == "on"
@@ -223,7 +224,7 @@ async def on_call(
 
 @router.post("/console/team/{staff_id}/active")
 async def active(
-    request: Request, staff_id: StaffId, session: Database, viewer: Admin, form: CheckedForm
+    request: Request, staff_id: Id, session: Database, viewer: Admin, form: CheckedForm
 ) -> Response:
     """Active (``active=on``) or not: inactive staff hear of no alerts and cannot act."""
     on = form.get("active") == "on"
@@ -233,7 +234,7 @@ async def active(
 
 @router.post("/console/team/{staff_id}/role")
 async def role(
-    request: Request, staff_id: StaffId, session: Database, viewer: Admin, form: CheckedForm
+    request: Request, staff_id: Id, session: Database, viewer: Admin, form: CheckedForm
 ) -> Response:
     chosen = form.get("role", "")
     if chosen not in {role.value for role in StaffRole}:

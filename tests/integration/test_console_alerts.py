@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
@@ -233,6 +234,111 @@ async def test_a_coordinator_sees_and_acts_on_their_own_clients_alerts_only(
         assert sorted(await listed(web, "?status=all")) == sorted([mine, theirs])
         assert (await web.get(f"/console/alerts/{theirs}", headers=HTML)).status_code == 200
         assert (await post(web, f"/console/alerts/{theirs}/acknowledge")).status_code == 303
+
+        # Resolved, it is no longer hers: it goes back to being only the client's coordinator's
+        # (a client handed over takes their unresolved alerts to the new coordinator).
+        resolved = await post(web, f"/console/alerts/{theirs}/resolve")
+        assert resolved.headers["location"] == "/console/alerts?said=resolved"
+        inbox = await web.get(resolved.headers["location"], headers=HTML)
+        assert '<p id="alerts-notice" class="notice" role="status">Resolved.' in inbox.text
+        assert await listed(web, "?status=all") == [mine]
+        assert (await web.get(f"/console/alerts/{theirs}", headers=HTML)).status_code == 404
+        for action in ("acknowledge", "note", "reassign"):
+            refused = await post(web, f"/console/alerts/{theirs}/{action}", {"note": "x"})
+            assert refused.status_code == 404, action
+    async with sessions() as session:
+        other = await session.get(Alert, theirs)
+    assert other is not None
+    assert (other.status, other.assigned_staff_id, other.resolved_by) == (
+        AlertStatus.resolved,
+        dana,
+        dana,
+    )
+
+
+async def test_a_resolved_alert_assigned_to_someone_else_is_not_theirs_to_see(
+    settings: Settings,
+    engine: AsyncEngine,
+    clock: Clock,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Access by assignment holds only while the alert is unresolved: the client's coordinator
+    sees all of their client's alerts, the assignee only the unresolved ones."""
+    dana, lee = await staff(sessions, "Dana", "Lee")
+    done, waiting = await plant(
+        sessions,
+        [
+            Planned(lee, Severity.high, 30, AlertStatus.resolved),
+            Planned(lee, Severity.high, 20, AlertStatus.acknowledged),
+        ],
+    )
+    async with sessions() as session:
+        await session.execute(
+            sa.update(Alert)
+            .where(col(Alert.id).in_([done, waiting]))
+            .values(assigned_staff_id=dana)
+        )
+        await session.commit()
+    await create(settings, "dana@example.org", "coordinator", staff=dana)
+    await create(settings, "lee@example.org", "coordinator", staff=lee)
+    async with signed_in(engine, clock, "dana@example.org") as web:
+        assert await listed(web, "?status=all") == [waiting]
+        assert await listed(web, f"?assigned={dana}&status=resolved") == []
+        assert (await web.get(f"/console/alerts/{done}", headers=HTML)).status_code == 404
+        assert (await web.get(f"/console/alerts/{waiting}", headers=HTML)).status_code == 200
+        note = await post(web, f"/console/alerts/{done}/note", {"note": "x"})
+        assert note.status_code == 404
+    async with signed_in(engine, clock, "lee@example.org") as web:
+        assert await listed(web, "?status=all") == [waiting, done]
+        assert (await web.get(f"/console/alerts/{done}", headers=HTML)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "\N{SUPERSCRIPT TWO}",
+        "\N{ARABIC-INDIC DIGIT THREE}",
+        "99999999999",
+        "-1",
+        "0",
+        "1.5",
+        " ",
+        "x",
+    ],
+)
+async def test_numbers_that_are_not_ids_are_no_filter_page_or_staff(
+    typed: str,
+    settings: Settings,
+    engine: AsyncEngine,
+    clock: Clock,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Whatever is typed where a number goes, the answer is the default or a 4xx, never a 500."""
+    dana, lee = await staff(sessions, "Dana", "Lee")
+    mine, theirs = await plant(
+        sessions, [Planned(dana, Severity.high, 10), Planned(lee, Severity.low, 5)]
+    )
+    await create(settings, "ana@example.org", "admin", staff=dana)
+    query = urlencode({"page": typed})
+    async with signed_in(engine, clock, "ana@example.org") as web:
+        assert await listed(web, f"?{query}") == [mine, theirs]  # the first page
+        assert await listed(web, f"?{urlencode({'assigned': typed})}") == [mine, theirs]
+        assert await listed(web, f"?{urlencode({'page': typed, 'assigned': typed})}") == [
+            mine,
+            theirs,
+        ]
+        moved = await post(web, f"/console/alerts/{mine}/reassign", {"staff": typed})
+        assert moved.headers["location"].endswith("?said=no_such_staff")
+        path = f"/console/alerts/{quote(typed)}"
+        assert (await web.get(path, headers=HTML)).status_code in {404, 422}
+        refused = await post(web, f"{path}/acknowledge")
+        assert refused.status_code in {404, 405, 422}
+    async with sessions() as session:
+        stored = await session.get(Alert, mine)
+    assert stored is not None and (stored.status, stored.assigned_staff_id) == (
+        AlertStatus.open,
+        dana,
+    )
 
 
 @pytest.fixture

@@ -9,10 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from aiogram.exceptions import TelegramNetworkError
+from aiogram.methods import GetMe
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from service.alerts.models import Alert, AlertStatus
+from service.alerts.models import Alert, AlertEvent, AlertEventKind, AlertStatus
 from service.audit.models import ActorKind, AuditEntry
 from service.checkins.models import CadenceChange, Checkin, CheckinKind, CheckinStatus
 from service.checkins.planner import Planner
@@ -26,6 +28,7 @@ from service.errors import InviteExpired
 from service.outbox.models import Lane, OutboxMessage, OutboxStatus
 from service.signals.models import Severity, Signal, SignalKind
 from service.staff.models import StaffMember, StaffRole
+from service.web.console import ConsoleConfig
 from tests.console import HTML, START, Clock, create, post, signed_in
 
 SCRIPT = "<script>alert(1)</script>"
@@ -98,19 +101,28 @@ class People:
             )
             await session.commit()
 
-    async def alert(self, client: Client, severity: Severity, status: AlertStatus) -> None:
+    async def alert(
+        self,
+        client: Client,
+        severity: Severity,
+        status: AlertStatus,
+        *,
+        assigned: int | None = None,
+    ) -> int:
         assert client.id is not None
         async with self.sessions() as session:
-            session.add(
-                Alert(
-                    client_id=client.id,
-                    kind=SignalKind.relapse,
-                    severity=severity,
-                    status=status,
-                    summary="relapse reported",
-                )
+            alert = Alert(
+                client_id=client.id,
+                kind=SignalKind.relapse,
+                severity=severity,
+                status=status,
+                summary="relapse reported",
+                assigned_staff_id=assigned,
             )
+            session.add(alert)
             await session.commit()
+            assert alert.id is not None
+            return alert.id
 
 
 async def current(sessions: async_sessionmaker[AsyncSession], client: Client) -> Client:
@@ -553,3 +565,196 @@ async def test_the_preview_shows_ninety_days_of_dated_messages(
     assert "Ana&lt;3" in preview and "&amp;lt;" not in preview  # as the client would read it
     [entry] = await audited(sessions, "console.client_preview.viewed")
     assert entry.subject_id == str(client.id)
+
+
+DEEP = "[" * 5000  # past Python's recursion limit, still under the form's size limit
+BAD_INPUT = [
+    ("GET", "/console/clients?page=%C2%B2", None, 200),
+    ("GET", "/console/clients?page=99999999999999999999", None, 200),
+    ("GET", "/console/clients?coordinator=99999999999", None, 200),
+    ("GET", "/console/clients?coordinator=%C2%B2", None, 200),
+    ("GET", "/console/clients/{id}?before=0001-01-01T00:00:00%2B14:00", None, 200),
+    ("GET", "/console/clients/{id}?before=9999-12-31T23:59:59-14:00", None, 200),
+    ("GET", "/console/clients/{id}?before=%C2%B2", None, 200),
+    ("GET", "/console/clients/99999999999", None, 422),
+    ("GET", "/console/clients/0", None, 422),
+    ("GET", "/console/clients/%C2%B2", None, 422),
+    ("GET", "/console/clients/99999999999/preview", None, 422),
+    ("POST", "/console/clients/99999999999/pause", {"days": "7"}, 422),
+    ("POST", "/console/clients/99999999999/invite", {}, 422),
+    ("POST", "/console/clients/{id}/pause", {"days": "\u00b2"}, 422),
+    ("POST", "/console/clients/{id}/pause", {"days": "99999999999"}, 422),
+    ("POST", "/console/clients/{id}/coordinator", {"coordinator": "99999999999"}, 422),
+    ("POST", "/console/clients/{id}/coordinator", {"coordinator": "\u00b2"}, 422),
+    ("POST", "/console/clients/{id}/cadence", {"program": "99999999999", "mode": "normal"}, 422),
+    ("POST", "/console/clients/{id}/cadence", {"program": "\u00b2", "mode": "normal"}, 422),
+    ("POST", "/console/clients/{id}/cadence", {"program": "{program}", "override": DEEP}, 422),
+]
+
+
+@pytest.mark.parametrize("case", BAD_INPUT)
+async def test_bad_or_out_of_range_input_is_refused_kindly_or_ignored(
+    case: tuple[str, str, dict[str, str] | None, int],
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    method, path, data, expected = case
+    people = People(sessions)
+    client = await people.client("Ana")
+    async with sessions() as session:
+        program = await standard_program_id(session)
+    await create(settings, "ada@example.org", "admin")
+    path = path.replace("{id}", str(client.id))
+    async with signed_in(engine, clock, "ada@example.org") as web:
+        if method == "GET":
+            answer = await web.get(path, headers=HTML)
+        else:
+            form = {
+                key: value.replace("{program}", str(program)) for key, value in (data or {}).items()
+            }
+            if "override" in form:
+                form["mode"] = "normal"
+            answer = await post(web, path, form)
+    assert answer.status_code == expected, answer.text[:500]
+    if expected == 200 and "/console/clients?" in path:
+        assert rows(answer.text) == [client.id]  # no filter, or the last page
+    if expected == 422 and method == "POST" and "99999999999/" not in path:
+        assert "Nothing was changed" in answer.text
+    stored = await current(sessions, client)
+    assert (stored.state, stored.coordinator_id, stored.cadence_override) == (
+        ClientState.active,
+        None,
+        None,
+    )
+
+
+async def test_a_client_not_there_is_the_console_s_own_404_page(
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    await create(settings, "ada@example.org", "admin")
+    async with signed_in(engine, clock, "ada@example.org") as web:
+        for answer in (
+            await web.get("/console/clients/424242", headers=HTML),
+            await web.get("/console/clients/424242/preview", headers=HTML),
+            await post(web, "/console/clients/424242/pause", {"days": "7"}),
+            await post(web, "/console/clients/424242/pause", {"days": "x"}),
+            await post(web, "/console/clients/424242/resume"),
+            await post(web, "/console/clients/424242/invite"),
+        ):
+            assert answer.status_code == 404
+            assert answer.headers["content-type"].startswith("text/html")
+            assert "No such client" in answer.text
+            assert answer.headers["cache-control"] == "no-store"
+            assert answer.headers["x-frame-options"] == "DENY"
+
+
+async def test_a_handover_moves_the_old_coordinator_s_open_alerts_to_the_new_one(
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    people = People(sessions)
+    dana, lee, kim = (
+        await people.staff("Dana"),
+        await people.staff("Lee"),
+        await people.staff("Kim"),
+    )
+    client = await people.client("Ana", coordinator_id=dana)
+    open_alert = await people.alert(client, Severity.high, AlertStatus.open, assigned=dana)
+    done = await people.alert(client, Severity.low, AlertStatus.resolved, assigned=dana)
+    kims = await people.alert(client, Severity.medium, AlertStatus.acknowledged, assigned=kim)
+    await create(settings, "dana@example.org", "coordinator", staff=dana)
+    await create(settings, "lee@example.org", "coordinator", staff=lee)
+
+    async def inbox(email: str) -> str:
+        async with signed_in(engine, clock, email) as web:
+            page = await web.get("/console/alerts", headers=HTML)
+        assert page.status_code == 200
+        return page.text
+
+    assert f'id="alert-{open_alert}"' in await inbox("dana@example.org")
+    assert f'id="alert-{open_alert}"' not in await inbox("lee@example.org")
+    async with signed_in(engine, clock, "dana@example.org") as web:
+        handed = await post(
+            web, f"/console/clients/{client.id}/coordinator", {"coordinator": str(lee)}
+        )
+        assert handed.status_code == 303
+    assert f'id="alert-{open_alert}"' not in await inbox("dana@example.org")
+    assert f'id="alert-{open_alert}"' in await inbox("lee@example.org")
+
+    async with sessions() as session:
+        assigned = {
+            alert_id: staff_id
+            for alert_id, staff_id in await session.execute(
+                sa.select(col(Alert.id), col(Alert.assigned_staff_id))
+            )
+        }
+        events = (await session.scalars(sa.select(AlertEvent))).all()
+    assert assigned == {open_alert: lee, done: dana, kims: kim}  # only what Dana had, unresolved
+    [event] = events
+    assert (event.alert_id, event.kind, event.staff_member_id) == (
+        open_alert,
+        AlertEventKind.reassigned,
+        dana,
+    )
+    assert event.detail == {"from": dana, "to": lee, "why": "client handed over"}
+
+
+async def test_no_invite_changes_when_telegram_cannot_tell_the_bot_s_username(
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    async with sessions() as session:
+        first = await invite_client(
+            session,
+            first_name="Ana",
+            timezone=ZONE,
+            language="en",
+            ttl=timedelta(days=14),
+            now=START,
+        )
+        await session.commit()
+    await create(settings, "ada@example.org", "admin")
+
+    async def unreachable() -> str:
+        raise TelegramNetworkError(method=GetMe(), message="timed out")
+
+    config = ConsoleConfig(clock=clock, bot_username=unreachable)
+    async with signed_in(engine, clock, "ada@example.org", config=config) as web:
+        refused = await post(web, f"/console/clients/{first.subject_id}/invite")
+    assert refused.status_code == 503
+    assert "Nothing was changed" in refused.text and "the earlier one still works" in refused.text
+    assert await audited(sessions, "invite.created") != []  # only the first, by the script
+    assert [
+        e for e in await audited(sessions, "invite.created") if e.actor_kind == "console_user"
+    ] == []
+    async with sessions() as session:  # the first link still works
+        redeemed = await redeem_invite(
+            session, first.token, telegram_user_id=5, chat_id=5, now=START
+        )
+    assert redeemed.subject.id == first.subject_id
+
+
+async def test_no_break_during_onboarding(
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    people = People(sessions)
+    client = await people.client("Ana", state=ClientState.onboarding)
+    await create(settings, "ada@example.org", "admin")
+    async with signed_in(engine, clock, "ada@example.org") as web:
+        page = await web.get(f"/console/clients/{client.id}", headers=HTML)
+        assert ">Pause</button>" not in page.text
+        refused = await post(web, f"/console/clients/{client.id}/pause", {"days": "7"})
+    assert refused.status_code == 409 and "once onboarding is finished" in refused.text
+    assert (await current(sessions, client)).state == ClientState.onboarding

@@ -8,8 +8,10 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
@@ -18,7 +20,9 @@ from service.alerts.models import Alert, AlertStatus
 from service.audit.models import AuditEntry
 from service.clients.models import Client
 from service.config import Settings
+from service.db import session_factory
 from service.runtime import Services
+from service.sandbox.client import SandboxClient
 from service.sandbox.server import SandboxServer
 from service.staff.models import StaffMember, StaffRole
 from service.web.sandbox import ALUMNI_FROM, STAFF_FROM
@@ -283,3 +287,103 @@ async def test_viewers_may_not_and_coordinators_play_their_own_clients_only(
     async with sessions() as session:
         client = await session.get(Client, own - ALUMNI_FROM)
     assert client is not None and client.coordinator_id == mine.id
+
+
+async def test_coordinators_play_their_own_staff_member_only_and_only_admins_make_staff(
+    settings: Settings,
+    engine: AsyncEngine,
+    clock: Clock,
+    telegram: SandboxClient,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A coordinator playing another staff member (a supervisor, say) could press the buttons
+    under their alerts as them: they play their own staff member only."""
+    async with sessions() as session:
+        mine = StaffMember(name="Avery")
+        theirs = StaffMember(name="Blake", role=StaffRole.supervisor)
+        session.add_all([mine, theirs])
+        await session.commit()
+    assert mine.id is not None and theirs.id is not None
+    await create(settings, "ana@example.org", "admin")
+    await create(settings, "avery@example.org", "coordinator", staff=mine.id)
+    await create(settings, "dee@example.org", "coordinator")  # not linked to a staff member
+    averys, blakes = STAFF_FROM + mine.id, STAFF_FROM + theirs.id
+    for user_id, name in ((averys, "Avery"), (blakes, "Blake")):  # as if made here before
+        await telegram.ensure_user(user_id, name)
+    url = telegram.base_url
+
+    async with signed_in(engine, clock, "ana@example.org", sandbox_url=url) as web:
+        sid = await new_person(web, "/console/sandbox/coordinators", {"name": "Sid"})
+        listed = await web.get("/console/sandbox", headers=HTML)
+        for name in ("Avery", "Blake", "Sid"):  # an admin plays anyone
+            assert f">Chat as {name}</a>" in listed.text
+        assert 'action="/console/sandbox/coordinators"' in listed.text
+        assert (await web.get(f"/console/sandbox/chats/{blakes}", headers=HTML)).status_code == 200
+
+    async with signed_in(engine, clock, "avery@example.org", sandbox_url=url) as web:
+        listed = await web.get("/console/sandbox", headers=HTML)
+        assert ">Chat as Avery</a>" in listed.text
+        assert "Chat as Blake" not in listed.text and "Chat as Sid" not in listed.text
+        assert 'action="/console/sandbox/coordinators"' not in listed.text
+        assert (await web.get(f"/console/sandbox/chats/{averys}", headers=HTML)).status_code == 200
+        for other in (blakes, sid):
+            for path in (
+                f"/console/sandbox/chats/{other}",
+                f"/console/sandbox/chats/{other}/messages",
+            ):
+                assert (await web.get(path, headers=HTML)).status_code == 404, path
+            for action, form in (
+                ("send", {"text": "hi"}),
+                ("press", {"message_id": "1", "data": "x"}),
+            ):
+                sent = await post(web, f"/console/sandbox/chats/{other}/{action}", form)
+                assert sent.status_code == 404, (other, action)
+        made = await post(web, "/console/sandbox/coordinators", {"name": "Eve"})
+        assert made.status_code == 403
+    async with signed_in(engine, clock, "dee@example.org", sandbox_url=url) as web:
+        listed = await web.get("/console/sandbox", headers=HTML)
+        assert "Chat as" not in listed.text
+        assert (await web.get(f"/console/sandbox/chats/{averys}", headers=HTML)).status_code == 404
+        assert (
+            await post(web, "/console/sandbox/coordinators", {"name": "Eve"})
+        ).status_code == 403
+
+    assert await telegram.messages(blakes) == []  # nothing was said as Blake
+    async with sessions() as session:
+        names = (await session.scalars(sa.select(col(StaffMember.name)))).all()
+    assert sorted(names) == ["Avery", "Blake", "Sid"]  # no Eve
+
+
+@pytest.mark.parametrize(
+    "typed", ["\N{SUPERSCRIPT TWO}", "\N{ARABIC-INDIC DIGIT THREE}", "99999999999", "-1", "0", "x"]
+)
+async def test_numbers_that_are_not_message_ids_are_refused(
+    typed: str,
+    settings: Settings,
+    engine: AsyncEngine,
+    clock: Clock,
+    telegram: SandboxClient,
+) -> None:
+    """Whatever is typed where a message or user id goes, the answer is a 4xx, never a 500."""
+    async with session_factory(engine)() as session:
+        member = StaffMember(name="Avery")
+        session.add(member)
+        await session.commit()
+    assert member.id is not None
+    user_id = STAFF_FROM + member.id
+    await telegram.ensure_user(user_id, "Avery")
+    await create(settings, "ana@example.org", "admin")
+    async with signed_in(engine, clock, "ana@example.org", sandbox_url=telegram.base_url) as web:
+        pressed = await act(
+            web, f"/console/sandbox/chats/{user_id}/press", {"message_id": typed, "data": "x"}
+        )
+        assert pressed.status_code == 400 and pressed.json()["ok"] is False
+        form = await post(
+            web, f"/console/sandbox/chats/{user_id}/press", {"message_id": typed, "data": "x"}
+        )
+        assert form.headers["location"] == f"/console/sandbox/chats/{user_id}?problem=refused"
+        for path in (
+            f"/console/sandbox/chats/{quote(typed)}",
+            f"/console/sandbox/chats/{quote(typed)}/messages",
+        ):
+            assert (await web.get(path, headers=HTML)).status_code in {404, 422}, path

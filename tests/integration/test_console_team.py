@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote, urlencode
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
@@ -115,6 +117,72 @@ async def test_the_team_page_shows_staff_rota_ladder_and_alert_chat_read_only_to
         refused = await post(web, f"/console/team/{noor}/on-call", {"on_call": "off"})
         assert refused.status_code == 403
     assert (await member(sessions, noor)).on_call
+
+
+async def test_the_open_alerts_counted_are_those_the_inbox_they_link_to_lists(
+    settings: Settings,
+    engine: AsyncEngine,
+    clock: Clock,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A coordinator's counts are of the alerts they may see, as the inbox lists them: their
+    clients' and, while unresolved, those handed to them."""
+    dana = await staff(sessions, "Dana")
+    lee = await staff(sessions, "Lee")
+    async with sessions() as session:
+        for number, (coordinator, assigned, status) in enumerate(
+            [
+                (dana, dana, AlertStatus.open),  # her client's
+                (dana, lee, AlertStatus.open),  # her client's, handed to Lee
+                (lee, dana, AlertStatus.acknowledged),  # Lee's client's, handed to her
+                (lee, dana, AlertStatus.resolved),  # resolved: no longer hers
+                (lee, lee, AlertStatus.open),  # Lee's own: not hers to see
+            ]
+        ):
+            client = Client(
+                code=f"C{number:04d}", first_name="Kai", timezone="UTC", coordinator_id=coordinator
+            )
+            session.add(client)
+            await session.flush()
+            session.add(
+                Alert(
+                    client_id=client.id or 0,
+                    kind=SignalKind.craving,
+                    severity=Severity.high,
+                    status=status,
+                    assigned_staff_id=assigned,
+                )
+            )
+        await session.commit()
+    await create(settings, "dana@example.org", "coordinator", staff=dana)
+    async with signed_in(engine, clock, "dana@example.org") as web:
+        page = (await web.get("/console/team", headers=HTML)).text
+        for member, count in ((dana, 2), (lee, 1)):
+            assert f'<a href="/console/alerts?assigned={member}">{count}<span' in row(page, member)
+            inbox = await web.get(f"/console/alerts?assigned={member}", headers=HTML)
+            assert inbox.text.count('<tr id="alert-') == count
+
+
+@pytest.mark.parametrize(
+    "typed", ["\N{SUPERSCRIPT TWO}", "\N{ARABIC-INDIC DIGIT THREE}", "99999999999", "-1", "0", "x"]
+)
+async def test_numbers_that_are_not_staff_ids_are_no_one(
+    typed: str,
+    settings: Settings,
+    engine: AsyncEngine,
+    clock: Clock,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Whatever is typed where a staff id goes, the answer is the page or a 4xx, never a 500."""
+    lee = await staff(sessions, "Lee")
+    await create(settings, "ana@example.org", "admin")
+    async with signed_in(engine, clock, "ana@example.org") as web:
+        page = await web.get(f"/console/team?{urlencode({'said': 'on_call', 'staff': typed})}")
+        assert page.status_code == 200
+        assert "Lee is on call" not in page.text and f'id="staff-{lee}"' in page.text
+        changed = await post(web, f"/console/team/{quote(typed)}/on-call", {"on_call": "on"})
+        assert changed.status_code in {404, 405, 422}
+    assert not (await member(sessions, lee)).on_call
 
 
 async def critical_alert(

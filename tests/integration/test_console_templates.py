@@ -8,10 +8,11 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
@@ -469,10 +470,198 @@ async def test_a_preview_for_a_real_client_uses_their_words_and_is_audited(
         assert f"There is no client with id {erased.id}." in live.text
         typo = await live_check(web, template.id or 0, GOOD, client_id="12a")
         assert "A client id is a number" in typo.text
+
+        # The live check follows the typing: it shows the client but records nothing more
+        # than the page that asked for it did.
+        for _ in range(3):
+            typing = await live_check(web, template.id or 0, GOOD, client_id=str(client.id))
+            assert "For client PRV001" in typing.text
+        assert len(await audited(sessions, "console.client.previewed")) == 1
+
+        # Without a script, "Check and preview" shows a whole page: that view is recorded.
+        form = await editor_form(web, template.id or 0)
+        page = await web.post(
+            f"/console/templates/{template.id}/check",
+            data={**form, "body": GOOD, "client_id": str(client.id)},
+        )
+        assert page.status_code == 200 and "For client PRV001" in page.text
     entries = await audited(sessions, "console.client.previewed")
     assert [(e.subject_type, e.subject_id, e.detail) for e in entries] == [
         ("client", str(client.id), {"template_id": template.id})
-    ]
+    ] * 2
+
+
+@pytest.mark.parametrize(
+    ("timezone", "utc", "days"),
+    [
+        # 03:00 UTC on the 27th is 21:00 on the 26th in Chicago: 25 days since the 1st there.
+        ("America/Chicago", datetime(2026, 11, 27, 3, 0, tzinfo=UTC), 25),
+        # 16:00 UTC on the 26th is 01:00 on the 27th in Tokyo: 26 days there.
+        ("Asia/Tokyo", datetime(2026, 11, 26, 16, 0, tzinfo=UTC), 26),
+    ],
+)
+async def test_a_real_clients_preview_counts_days_on_their_own_calendar(
+    settings: Settings,
+    engine: AsyncEngine,
+    clock: Clock,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    timezone: str,
+    utc: datetime,
+    days: int,
+) -> None:
+    await create(settings, ADMIN, "admin")
+    template = await template_of(sessions)
+    async with sessions() as session:
+        client = Client(
+            code="TZN001",
+            first_name="Noor",
+            timezone=timezone,
+            values=["family"],
+            discharge_date=date(2026, 11, 1),
+            sobriety_date=date(2026, 11, 1),
+        )
+        session.add(client)
+        await session.commit()
+    clock.now = utc
+    body = "Day {{ days_sober }} for {{ first_name }}."
+    async with signed_in(engine, clock, ADMIN) as web:
+        live = await live_check(web, template.id or 0, body, client_id=str(client.id))
+        form = await editor_form(web, template.id or 0)
+        page = await web.post(
+            f"/console/templates/{template.id}/check",
+            data={**form, "body": body, "client_id": str(client.id)},
+        )
+    for answer in (live, page):
+        shown = re.search(r'id="preview-text">(.*?)</div>', answer.text, re.S)
+        assert shown is not None and shown.group(1) == f"Day {days} for Noor.", answer.text
+
+
+ODD_NUMBERS = ["²", "99999999999", "0", "-1", "1e3", " 7 ", "٣"]
+
+
+@pytest.mark.parametrize(
+    ("method", "address", "status"),
+    [
+        ("GET", "/console/templates/99999999999", 422),
+        ("GET", "/console/templates/0", 422),
+        ("GET", "/console/templates/99999999999/history", 422),
+        ("POST", "/console/templates/99999999999/check", 422),
+        ("POST", "/console/templates/99999999999/check?fragment=1", 422),
+        ("POST", "/console/templates/99999999999/draft", 422),
+        ("POST", "/console/templates/99999999999/publish", 422),
+        ("POST", "/console/templates/99999999999/rollback", 422),
+        ("GET", "/console/templates/2147483647", 404),
+        ("POST", "/console/templates/2147483647/draft", 404),
+        ("POST", "/console/templates/2147483647/rollback", 404),
+    ],
+)
+async def test_an_address_past_the_ids_there_can_be_is_never_a_server_error(
+    settings: Settings,
+    engine: AsyncEngine,
+    clock: Clock,
+    *,
+    method: str,
+    address: str,
+    status: int,
+) -> None:
+    await create(settings, ADMIN, "admin")
+    async with signed_in(engine, clock, ADMIN) as web:
+        if method == "GET":
+            answer = await web.get(address, headers=HTML)
+        else:
+            answer = await post(web, address, {"body": GOOD, "version": "1", "base_version": "1"})
+    assert answer.status_code == status, answer.text[:200]
+    if status == 404:
+        assert "There is no message template with id 2147483647." in answer.text
+
+
+@pytest.mark.parametrize("odd", ODD_NUMBERS)
+async def test_odd_numbers_in_a_query_or_a_form_are_never_a_server_error(
+    settings: Settings,
+    engine: AsyncEngine,
+    clock: Clock,
+    sessions: async_sessionmaker[AsyncSession],
+    odd: str,
+) -> None:
+    await create(settings, ADMIN, "admin")
+    template = await template_of(sessions)
+    base = f"/console/templates/{template.id}"
+    async with signed_in(engine, clock, ADMIN) as web:
+        for query in (
+            f"?client_id={odd}",
+            f"?sample_days={odd}",
+            f"?done=published&version={odd}",
+            f"?done=rolled_back&version=2&source={odd}",
+            f"/history?version={odd}",
+            f"/history?done=rolled_back&version={odd}&source={odd}",
+        ):
+            page = await web.get(base + query, headers=HTML)
+            assert page.status_code == 200, (query, page.text[:200])
+            assert "version None" not in page.text, query
+        client = await web.get(f"{base}?client_id={odd}", headers=HTML)
+        if odd.strip() != "7":
+            assert "A client id is a number" in client.text
+        form = await editor_form(web, template.id or 0)
+        for fields in (
+            {"client_id": odd},
+            {"sample_days": odd},
+            {"base_version": odd},
+        ):
+            for action in ("check?fragment=1", "check", "draft", "publish"):
+                answer = await web.post(f"{base}/{action}", data={**form, "body": GOOD, **fields})
+                assert answer.status_code < 500, (action, fields, answer.text[:200])
+        rollback = await post(web, f"{base}/rollback", {"version": odd})
+        assert rollback.status_code == 404, rollback.text[:200]
+
+
+async def test_publishing_a_saved_draft_keeps_its_note_and_adds_a_new_one(
+    settings: Settings,
+    engine: AsyncEngine,
+    clock: Clock,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await create(settings, ADMIN, "admin")
+    kept = await template_of(sessions)
+    added = await template_of(sessions, "affirmation-any-1")
+    assert kept.id is not None and added.id is not None
+    other = "Your people notice you, {{ first_name }}.\n"
+    async with signed_in(engine, clock, ADMIN) as web:
+        for template_id, body in ((kept.id, GOOD), (added.id, other)):
+            saved = await send(web, template_id, "draft", body, note="warmer")
+            assert saved.status_code == 303
+        # The editor's note field starts empty: publishing the draft as it is keeps its note.
+        assert (await send(web, kept.id, "publish", GOOD)).status_code == 303
+        published = await send(web, added.id, "publish", other, note="checked with the team")
+        assert published.status_code == 303
+        assert published.headers["location"].endswith("?done=published&version=2")
+    [(_, kept_note)] = [(v.version, v.note) for v in await versions_of(sessions, kept.id)][1:]
+    assert kept_note == "warmer"
+    [(number, note)] = [(v.version, v.note) for v in await versions_of(sessions, added.id)][1:]
+    assert (number, note) == (2, "warmer\nchecked with the team")
+    assert (await template_of(sessions, "affirmation-any-1")).published_version == 2
+
+
+async def test_a_form_without_the_version_it_was_written_from_is_refused(
+    settings: Settings,
+    engine: AsyncEngine,
+    clock: Clock,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await create(settings, ADMIN, "admin")
+    template = await template_of(sessions)
+    base = f"/console/templates/{template.id}"
+    async with signed_in(engine, clock, ADMIN) as web:
+        for action in ("draft", "publish"):
+            for missing in ({}, {"base_version": ""}, {"base_version": "x"}):
+                refused = await post(web, f"{base}/{action}", {"body": GOOD, **missing})
+                assert refused.status_code == 409, (action, missing)
+                assert "did not say which version it was edited from" in refused.text
+                # The page given back has the version to save from, and the text kept.
+                assert 'name="base_version" value="1"' in refused.text
+                assert GOOD + "</textarea>" in refused.text.replace("&#39;", "'")
+    assert len(await versions_of(sessions, template.id or 0)) == 1
+    assert (await template_of(sessions)).published_version == 1
 
 
 async def test_markup_in_a_template_is_shown_as_text_everywhere(

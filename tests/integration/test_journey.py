@@ -95,6 +95,11 @@ async def test_crisis_words_get_the_crisis_response_in_every_state(
     chat = await enrol(telegram, sessions, coordinator_id=coordinator_id, onboard=False)
     answer = (await _crisis_answer(chat))["text"]  # in the middle of onboarding
     assert "911" in answer and "988" in answer
+    await chat.send("/pause")  # a break from what has not started yet: setting up comes first
+    assert "once we have finished setting up" in (await chat.says())["text"]
+    async with sessions() as session:  # as if the questions were answered
+        await session.execute(sa.update(Client).values(state=ClientState.active))
+        await session.commit()
     await chat.send("/pause")
     await chat.press(await chat.says(), "1 week")
     assert "paused until" in (await chat.says())["text"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,6 +19,7 @@ from service.content.editing import (
 )
 from service.content.library import Category, Meta, Technique
 from service.content.rendering import Renderer
+from service.web.library import MAX_SAMPLE_DAYS, Target
 
 ON = date(2026, 3, 1)
 AFFIRMATION = Meta(
@@ -98,3 +100,16 @@ def test_each_problem_is_listed_once_and_a_good_text_has_none() -> None:
     assert check(AFFIRMATION, "You keep showing up, {{ first_name }}.\n", renderer) == []
     kinds = {p.kind for p in check(AFFIRMATION, "You are an addict.\n", renderer)}
     assert kinds == {"lint"}
+
+
+@pytest.mark.parametrize("odd", ["²", "٣", "-1", "1e3", "99999999999", "12a"])
+def test_an_odd_number_in_the_preview_fields_is_a_problem_to_show_not_an_error(odd: str) -> None:
+    target = Target.of({"client_id": odd, "sample_days": odd})
+    assert target.client_id is None and target.sample.days_sober is None
+    assert target.problem == "A client id is a number, as in the address of the client's page."
+
+
+def test_the_preview_fields_take_whole_numbers_within_their_bounds() -> None:
+    target = Target.of({"client_id": " 42 ", "sample_days": "0"})
+    assert (target.client_id, target.sample.days_sober, target.problem) == (42, 0, None)
+    assert Target.of({"sample_days": str(MAX_SAMPLE_DAYS + 1)}).sample.days_sober is None

@@ -100,6 +100,9 @@ async def pause(message: Message, session: AsyncSession, client: Client | None) 
         return
     assert client is not None
     language = client.language
+    if client.state == ClientState.onboarding:  # a break from what has not started yet
+        await reply(session, message.chat.id, text(language, "pause_after_onboarding"), to=client)
+        return
     labels = {
         3: text(language, "pause_days", days="3"),
         7: text(language, "pause_week"),
@@ -132,7 +135,14 @@ async def pause_choice(
         ends = await actions.pause(
             session, client, days=callback_data.days, now=utcnow(), by=actions.CLIENT
         )
-    except actions.NotNow:  # stopped since the question: /start comes first
+    except actions.NotNow:  # stopped since the question (/start comes first), or not set up yet
+        if client.state == ClientState.onboarding:
+            await reply(
+                session,
+                client.telegram_chat_id,
+                text(client.language, "pause_after_onboarding"),
+                to=client,
+            )
         return
     until = ends.astimezone(ZoneInfo(client.timezone)).date().isoformat()
     await reply(
