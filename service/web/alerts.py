@@ -9,7 +9,7 @@ as if it did not exist.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -52,7 +52,8 @@ from service.web.console import (
     as_number,
     audit,
     console_of,
-    private,
+    see_other,
+    staff_members,
     visible_clients,
 )
 
@@ -470,7 +471,7 @@ def no_staff(request: Request) -> Response:
 
 
 def back(alert_id: int, said: str) -> Response:
-    return private(RedirectResponse(f"/console/alerts/{alert_id}?{urlencode({'said': said})}", 303))
+    return see_other(f"/console/alerts/{alert_id}?{urlencode({'said': said})}")
 
 
 async def notice_of(
@@ -514,7 +515,7 @@ async def alert_page(
     evidence = await evidence_of(session, alert_id)
     may_act = viewer.role in {ConsoleRole.admin, ConsoleRole.coordinator}
     actor = await acting_staff(session, viewer) if may_act else None
-    team = await active_staff(session) if actor is not None else []
+    team = await staff_members(session) if actor is not None else []
     assigned = names.get(alert.assigned_staff_id or 0)
     notice, problem = await notice_of(session, request, alert, said, assigned)
     await audit(
@@ -563,16 +564,6 @@ async def staff_names(session: AsyncSession, ids: Iterable[int]) -> dict[int, st
     return {staff_id: name for staff_id, name in rows if staff_id is not None}
 
 
-async def active_staff(session: AsyncSession) -> Sequence[StaffMember]:
-    return (
-        await session.scalars(
-            sa.select(StaffMember)
-            .where(col(StaffMember.active))
-            .order_by(col(StaffMember.name), col(StaffMember.id))
-        )
-    ).all()
-
-
 # --- acting on an alert ---------------------------------------------------------------------
 
 
@@ -599,7 +590,7 @@ async def act(
     await session.commit()
     said = event if acted.changed else "already"
     if not await can_see(session, viewer, alert_id):  # resolved, a handed alert is not theirs
-        return private(RedirectResponse(f"/console/alerts?{urlencode({'said': said})}", 303))
+        return see_other(f"/console/alerts?{urlencode({'said': said})}")
     return back(alert_id, said)
 
 

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from aiogram.exceptions import TelegramAPIError
 from aiohttp import ClientError
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -52,7 +52,8 @@ from service.web.console import (
     as_number,
     audit,
     console_of,
-    private,
+    see_other,
+    staff_members,
     visible_clients,
 )
 
@@ -259,13 +260,6 @@ def _pages(total: int) -> int:
     return max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
 
 
-async def _staff(session: AsyncSession, *, active_only: bool) -> list[StaffMember]:
-    query = sa.select(StaffMember).order_by(col(StaffMember.name), col(StaffMember.id))
-    if active_only:
-        query = query.where(col(StaffMember.active))
-    return list(await session.scalars(query))
-
-
 @router.get("/console/clients", response_class=HTMLResponse)
 async def clients(request: Request, session: Database, viewer: Viewer) -> Response:
     """The clients this user may see, searched, filtered, sorted, 50 a page."""
@@ -288,7 +282,7 @@ async def clients(request: Request, session: Database, viewer: Viewer) -> Respon
             "severities": SEVERITIES,
             "replied_labels": REPLIED_LABELS,
             "sort_labels": SORT_LABELS,
-            "staff": [] if own_only else await _staff(session, active_only=False),
+            "staff": [] if own_only else await staff_members(session, active_only=False),
             "own_only": own_only,
             "local": local,
         },
@@ -464,7 +458,7 @@ async def _client_page(
             "coordinator": coordinator,
             "program": next((p for p in programs if p.id == client.program_id), None),
             "programs": programs,
-            "staff": await _staff(session, active_only=True) if acting else [],
+            "staff": await staff_members(session) if acting else [],
             "modes": list(CadenceMode),
             "override": json.dumps(client.cadence_override, indent=2)
             if client.cadence_override
@@ -535,7 +529,7 @@ async def client_preview(
 
 
 def _done(client_id: int, what: str) -> Response:
-    return private(RedirectResponse(f"/console/clients/{client_id}?done={what}", status_code=303))
+    return see_other(f"/console/clients/{client_id}?done={what}")
 
 
 async def _refused(
@@ -680,9 +674,7 @@ async def coordinator(
         done="coordinator",
         refused_with=422,
         # Handed over to someone else: no longer this coordinator's to see.
-        then=private(RedirectResponse("/console/clients", status_code=303))
-        if handed_away
-        else None,
+        then=see_other("/console/clients") if handed_away else None,
     )
 
 

@@ -43,7 +43,7 @@ from service.console.accounts import (
 from service.content.service import Messaging
 from service.errors import AccountError
 from service.signals.models import Severity
-from service.staff.models import ConsoleRole, ConsoleUser
+from service.staff.models import ConsoleRole, ConsoleUser, StaffMember
 from service.telegram import SANDBOX_USERNAME, bot_username
 
 log = logging.getLogger(__name__)
@@ -138,6 +138,11 @@ def private(response: R) -> R:
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def see_other(path: str) -> Response:
+    """After a form: go (303, a GET) to a page of the console."""
+    return private(RedirectResponse(path, status_code=303))
 
 
 class SignInRequired(Exception):
@@ -279,6 +284,14 @@ def visible_clients(viewer: SignedIn) -> sa.ColumnElement[bool]:
     return col(Client.coordinator_id) == viewer.staff_member_id
 
 
+async def staff_members(session: AsyncSession, *, active_only: bool = True) -> list[StaffMember]:
+    """The care team by name, for the console's choices (only active members can be chosen)."""
+    query = sa.select(StaffMember).order_by(col(StaffMember.name), col(StaffMember.id))
+    if active_only:
+        query = query.where(col(StaffMember.active))
+    return list(await session.scalars(query))
+
+
 def actor_of(viewer: SignedIn) -> Actor:
     """A console user as the audit log and the use cases name who acted."""
     return Actor(ActorKind.console_user, viewer.user_id, viewer.staff_member_id)
@@ -323,9 +336,7 @@ def install(
     async def _sign_in_required(request: Request, exc: SignInRequired) -> Response:
         if wants_page(request):
             wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            return private(
-                RedirectResponse(f"/login?next={quote(wanted, safe='/')}", status_code=303)
-            )
+            return see_other(f"/login?next={quote(wanted, safe='/')}")
         response = PlainTextResponse("Sign in first.", status_code=401)
         response.headers["WWW-Authenticate"] = 'Cookie realm="console"'
         return private(response)
@@ -419,7 +430,7 @@ async def login(request: Request, session: Database) -> Response:
     if result.outcome is SignInOutcome.refused:
         return _login_page(request, next_path=next_path, email=email, error=REFUSED)
     assert result.token is not None
-    response = private(RedirectResponse(next_path, status_code=303))
+    response = see_other(next_path)
     response.set_cookie(
         SESSION_COOKIE,
         result.token,
@@ -438,7 +449,7 @@ async def logout(
 ) -> Response:
     await sign_out(session, viewer)
     request.state.viewer = None
-    response = private(RedirectResponse("/login", status_code=303))
+    response = see_other("/login")
     response.delete_cookie(
         SESSION_COOKIE,
         path="/",

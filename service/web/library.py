@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
 
 from service.content.editing import (
@@ -56,7 +56,7 @@ from service.web.console import (
     as_number,
     audit,
     console_of,
-    private,
+    see_other,
 )
 
 MAX_SAMPLE_NAME = 80
@@ -276,10 +276,6 @@ def _refusal_status(exc: EditRefused) -> int:
     return 422
 
 
-def _redirect(path: str) -> Response:
-    return private(RedirectResponse(path, status_code=303))
-
-
 @router.get("/console/templates", response_class=HTMLResponse)
 async def templates(
     request: Request,
@@ -418,7 +414,7 @@ async def _change(
     action = "console.template.published" if publishing else "console.template.draft_saved"
     await audit(session, viewer, action, "template", template_id, version=number)
     await session.commit()
-    return _redirect(_path(template_id) + f"?done={done}&version={number}")
+    return see_other(_path(template_id) + f"?done={done}&version={number}")
 
 
 @router.post("/console/templates/{template_id}/draft", response_class=HTMLResponse)
@@ -529,6 +525,6 @@ async def rollback(
         from_version=source,
     )
     await session.commit()
-    return _redirect(
+    return see_other(
         _path(template_id, "history") + f"?done=rolled_back&version={number}&source={source}"
     )

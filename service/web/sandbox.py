@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import aiohttp
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -51,6 +51,7 @@ from service.web.console import (
     audit,
     console_of,
     private,
+    see_other,
     visible_clients,
 )
 
@@ -422,7 +423,7 @@ async def new_alumnus(
         return await _sandbox_page(
             request, telegram, session, viewer, alumnus=typed, error=UNREACHABLE, status_code=502
         )
-    return private(RedirectResponse(f"/console/sandbox/chats/{user_id}", status_code=303))
+    return see_other(f"/console/sandbox/chats/{user_id}")
 
 
 @router.post("/console/sandbox/coordinators")
@@ -442,7 +443,7 @@ async def new_coordinator(
         return await _sandbox_page(
             request, telegram, session, viewer, error=UNREACHABLE, status_code=502
         )
-    return private(RedirectResponse(f"/console/sandbox/chats/{user_id}", status_code=303))
+    return see_other(f"/console/sandbox/chats/{user_id}")
 
 
 @dataclass(frozen=True)
@@ -527,4 +528,4 @@ def _acted(request: Request, who: Person, problem: str | None = None) -> Respons
         body = {"ok": True} if problem is None else {"ok": False, "error": PROBLEMS[problem]}
         return private(JSONResponse(body, status_code=200 if problem is None else 400))
     back = f"/console/sandbox/chats/{who.user_id}" + (f"?problem={problem}" if problem else "")
-    return private(RedirectResponse(back, status_code=303))
+    return see_other(back)

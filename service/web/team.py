@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from aiogram.exceptions import TelegramAPIError
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -39,7 +39,7 @@ from service.web.console import (
     as_id,
     audit,
     console_of,
-    private,
+    see_other,
 )
 
 router = APIRouter()
@@ -179,7 +179,7 @@ async def team(
 
 def back(member: StaffMember, said: str) -> Response:
     query = urlencode({"said": said, "staff": member.id})
-    return private(RedirectResponse(f"/console/team?{query}#staff-{member.id}", 303))
+    return see_other(f"/console/team?{query}#staff-{member.id}")
 
 
 async def change(
