@@ -19,7 +19,7 @@ from service.audit.models import ActorKind, AuditEntry
 from service.checkins.models import CadenceChange, Checkin, CheckinKind, CheckinStatus
 from service.checkins.planner import Planner
 from service.checkins.programs import standard_program_id
-from service.clients.invites import invite_client, redeem_invite
+from service.clients.invites import IssuedInvite, invite_client, redeem_invite
 from service.clients.models import CadenceMode, Client, ClientState
 from service.config import Settings
 from service.content.service import Messaging
@@ -50,14 +50,8 @@ class People:
             assert member.id is not None
             return member.id
 
-    async def client(
-        self,
-        first_name: str,
-        *,
-        state: ClientState = ClientState.active,
-        coordinator_id: int | None = None,
-        **fields: object,
-    ) -> Client:
+    async def invited(self, first_name: str, *, coordinator_id: int | None = None) -> IssuedInvite:
+        """A client as `aftercare invite client` makes one, with the invite's token."""
         async with self.sessions() as session:
             issued = await invite_client(
                 session,
@@ -69,6 +63,19 @@ class People:
                 discharge_date=(START - timedelta(days=10)).date(),
                 coordinator_id=coordinator_id,
             )
+            await session.commit()
+            return issued
+
+    async def client(
+        self,
+        first_name: str,
+        *,
+        state: ClientState = ClientState.active,
+        coordinator_id: int | None = None,
+        **fields: object,
+    ) -> Client:
+        issued = await self.invited(first_name, coordinator_id=coordinator_id)
+        async with self.sessions() as session:
             client = await session.get(Client, issued.subject_id)
             assert client is not None
             client.state = state
@@ -473,16 +480,7 @@ async def test_a_new_invite_is_shown_once_as_a_link_and_a_qr_code(
     clock: Clock,
 ) -> None:
     people = People(sessions)
-    async with sessions() as session:
-        first = await invite_client(
-            session,
-            first_name="Ana",
-            timezone=ZONE,
-            language="en",
-            ttl=timedelta(days=14),
-            now=START,
-        )
-        await session.commit()
+    first = await people.invited("Ana")
     joined = await people.client("Ben")
     await create(settings, "ada@example.org", "admin")
 
@@ -712,16 +710,7 @@ async def test_no_invite_changes_when_telegram_cannot_tell_the_bot_s_username(
     settings: Settings,
     clock: Clock,
 ) -> None:
-    async with sessions() as session:
-        first = await invite_client(
-            session,
-            first_name="Ana",
-            timezone=ZONE,
-            language="en",
-            ttl=timedelta(days=14),
-            now=START,
-        )
-        await session.commit()
+    first = await People(sessions).invited("Ana")
     await create(settings, "ada@example.org", "admin")
 
     async def unreachable() -> str:
