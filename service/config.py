@@ -89,6 +89,25 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level (logs never contain message text)."
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: one readable line a record; json: one JSON object a line, for a "
+        "log collector (either way, never message text or personal data).",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port on which the bot and worker roles serve Prometheus /metrics (the web "
+        "role serves it on its own port); unset: they serve none.",
+    )
+    retention_days: int = Field(
+        default=365,
+        ge=0,
+        le=3650,
+        description="Days the words clients write are kept; older ones are redacted (the "
+        "record that a message came stays). 0: kept until the client is erased.",
+    )
     send_per_second: float = Field(
         default=30,
         ge=0,
