@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from service.checkins import cli as cadence_cli
+from service.clients import cli as clients_cli
 from service.config import Settings, load_settings
 from service.console import cli as users_cli
 from service.content import cli as content_cli
@@ -87,6 +88,7 @@ def parser() -> argparse.ArgumentParser:
     cadence_cli.add_parser(commands)
     staff_cli.add_parser(commands)
     users_cli.add_parser(commands)
+    clients_cli.add_parser(commands)
 
     classify = commands.add_parser(
         "classify",
@@ -244,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
         return _dispatch(settings, args)
     except AftercareError as exc:
         print(f"aftercare: {exc}", file=sys.stderr)
@@ -259,6 +261,7 @@ ADMIN_COMMANDS = {
     "cadence": cadence_cli.run,
     "staff": staff_cli.run,
     "users": users_cli.run,
+    "clients": clients_cli.run,
 }
 
 

@@ -26,12 +26,14 @@ from service.bot.app import (
     use_webhook,
 )
 from service.checkins.planner import Planner
+from service.clients.retention import Redactor
 from service.config import Settings
 from service.console.accounts import AccessPolicy, Tidier
 from service.content.service import Messaging
 from service.db import session_factory
 from service.errors import AftercareError
 from service.lifecycle import Stopped, nap, unless_stopped
+from service.metrics import serving
 from service.outbox.pacing import SendLimits
 from service.outbox.sender import Sender
 from service.sandbox.server import SandboxServer
@@ -157,7 +159,8 @@ async def worker_role(services: Services, stop: asyncio.Event) -> None:
     try:
         async with asyncio.TaskGroup() as group:
             tidier = Tidier(sessions, AccessPolicy.from_settings(settings))
-            work = ticks(planner, escalator, tidier, plan_every=settings.tick_seconds)
+            redactor = Redactor(sessions, settings.retention_days)
+            work = ticks(planner, escalator, tidier, redactor, plan_every=settings.tick_seconds)
             group.create_task(Ticker(work).run(stop))
             group.create_task(sender.run(stop))
     finally:
@@ -227,15 +230,36 @@ ROLES: dict[str, Role] = {"bot": bot_role, "worker": worker_role, "web": web_rol
 
 
 async def run_roles(services: Services, roles: Iterable[str], stop: asyncio.Event) -> None:
-    """Run the named roles side by side until ``stop`` is set or one of them fails."""
+    """Run the named roles side by side until ``stop`` is set or one of them fails, serving
+    their metrics on ``AFTERCARE_METRICS_PORT`` if set (unless the web role is among them: its
+    ``/metrics`` shows the whole process's)."""
+    roles = list(roles)
     try:
-        async with asyncio.TaskGroup() as group:
-            for role in roles:
-                group.create_task(_stop_all_on_exit(ROLES[role](services, stop), stop))
+        with _metrics_server(services.settings, roles):
+            async with asyncio.TaskGroup() as group:
+                for role in roles:
+                    group.create_task(_stop_all_on_exit(ROLES[role](services, stop), stop))
     except ExceptionGroup as failed:
         if len(failed.exceptions) == 1:
             raise failed.exceptions[0] from None  # one failure: let callers catch it as itself
         raise
+
+
+@contextlib.contextmanager
+def _metrics_server(settings: Settings, roles: list[str]) -> Iterator[None]:
+    port = settings.metrics_port
+    if port is None or "web" in roles:
+        yield
+        return
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(serving(port))
+        except OSError as exc:
+            raise AftercareError(
+                f"Cannot serve metrics on port {port} ({exc.strerror}): "
+                "set AFTERCARE_METRICS_PORT to a free port."
+            ) from None
+        yield
 
 
 async def _stop_all_on_exit(work: Awaitable[None], stop: asyncio.Event) -> None:

@@ -18,7 +18,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from service.alerts.escalation import Escalator
 from service.checkins.planner import Planner
+from service.clients.retention import Redactor
 from service.console.accounts import Tidier
+from service.metrics import TICK_FAILURES, TICK_SECONDS, prepare_ticks
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,7 @@ FOLLOW_UP_SECONDS = 60.0
 RESUME_SECONDS = 60.0
 ESCALATE_SECONDS = 30.0
 TIDY_CONSOLE_SECONDS = 3600.0
+REDACT_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -36,17 +39,23 @@ class Tick:
 
 
 def ticks(
-    planner: Planner, escalator: Escalator, tidier: Tidier, *, plan_every: float
+    planner: Planner,
+    escalator: Escalator,
+    tidier: Tidier,
+    redactor: Redactor,
+    *,
+    plan_every: float,
 ) -> list[Tick]:
     """Scheduled touches (milestones among them), follow-ups and misses, pauses that end,
-    alerts nobody acknowledged climbing the escalation ladder, and the console's dead sessions
-    and old sign-in attempts deleted."""
+    alerts nobody acknowledged climbing the escalation ladder, the console's dead sessions and
+    old sign-in attempts deleted, and words kept past the retention period redacted."""
     return [
         Tick("plan", plan_every, planner.plan),
         Tick("follow_up", FOLLOW_UP_SECONDS, planner.follow_up),
         Tick("resume", RESUME_SECONDS, planner.resume),
         Tick("escalate", ESCALATE_SECONDS, escalator.escalate),
         Tick("tidy_console", TIDY_CONSOLE_SECONDS, tidier.tidy),
+        Tick("redact", REDACT_SECONDS, redactor.redact),
     ]
 
 
@@ -57,6 +66,7 @@ class Ticker:
 
     def __init__(self, work: list[Tick]) -> None:
         self.work = work
+        prepare_ticks(tick.id for tick in work)
         self._running: set[str] = set()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -92,8 +102,10 @@ class Ticker:
             done = await tick.run()
             log.info("tick %s: %s in %.3fs", tick.id, done, time.perf_counter() - started)
         except Exception:
+            TICK_FAILURES.labels(tick.id).inc()
             log.exception("tick %s failed; it runs again in %ss", tick.id, tick.every)
         finally:
+            TICK_SECONDS.labels(tick.id).observe(time.perf_counter() - started)
             self._running.discard(tick.id)
             if not self._running:
                 self._idle.set()

@@ -19,6 +19,7 @@ from service.clients.models import Client
 from service.conversations.models import InboundKind, InboundMessage
 from service.conversations.storage import CURRENT_SESSION
 from service.db import is_transient
+from service.metrics import TALK_KINDS, count_inbound
 from service.outbox.models import Lane
 from service.outbox.service import enqueue
 from service.signals.classifier import Classifier, Reading, default_classifier
@@ -55,6 +56,7 @@ class UnitOfWork(BaseMiddleware):
             if inbound is None:
                 log.info("update %s already handled", event.update_id)
                 return None
+            kind = inbound.kind  # for the count, even after a rollback expires the row
             bound = CURRENT_SESSION.set(session)  # conversation state joins this transaction
             try:
                 data["session"] = session
@@ -72,6 +74,7 @@ class UnitOfWork(BaseMiddleware):
                 await session.rollback()
             else:
                 await session.commit()
+                _count(kind, data["reading"])
                 return result
             finally:
                 CURRENT_SESSION.reset(bound)
@@ -82,6 +85,7 @@ class UnitOfWork(BaseMiddleware):
             if urgent is not None:
                 await enqueue(session, lane=Lane.crisis, **urgent)
             await session.commit()
+        _count(kind, data.get("reading"))
         return None
 
     def read(self, inbound: InboundMessage) -> Reading | None:
@@ -90,6 +94,18 @@ class UnitOfWork(BaseMiddleware):
         if inbound.kind in NOT_WORDS or not inbound.text:
             return None
         return self.classifier.classify(inbound.text)
+
+
+def _count(kind: str, reading: Reading | None) -> None:
+    """An update recorded for good (counted once, after its commit), and the kinds of signal
+    its words carry: the classifier's findings and the talk type, as `record_reading` records
+    them for a client."""
+    kinds: list[str] = []
+    if reading is not None:
+        kinds = [finding.kind for finding in reading.signals]
+        if reading.talk in TALK_KINDS:
+            kinds.append(TALK_KINDS[reading.talk])
+    count_inbound(kind, kinds)
 
 
 def _crisis_fallback(event: Update, data: dict[str, Any]) -> dict[str, Any] | None:

@@ -25,6 +25,7 @@ import asyncio
 import hashlib
 import logging
 import math
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Collection, Iterable
 from contextlib import asynccontextmanager
@@ -69,6 +70,7 @@ from service.clients.models import Client
 from service.columns import utcnow
 from service.content.service import Messaging
 from service.lifecycle import nap
+from service.metrics import SENDER_ACTIVE, count_send
 from service.outbox.models import OUTBOX, OutboxStatus
 from service.outbox.pacing import UNPACED_METHODS, Pacer, SendLimits
 from service.outbox.service import WAKE_CHANNEL
@@ -246,6 +248,20 @@ class Outcome:
     error: str | None = None
     flood: bool = False  # 429: the chat waits until not_before
     blocked: bool = False  # 403: the client blocked the bot
+    unauthorized: bool = False  # 401: the token was refused; the row waits for a valid one
+
+
+def outcome_label(outcome: Outcome) -> str:
+    """The outcome's name in `aftercare_messages_sent_total` (one of `metrics.OUTCOMES`)."""
+    if outcome.status is OutboxStatus.sent:
+        return "sent"
+    if outcome.flood:
+        return "rate_limited"
+    if outcome.unauthorized:
+        return "unauthorized"
+    if outcome.blocked:
+        return "blocked"
+    return "retried" if outcome.status is OutboxStatus.pending else "failed"
 
 
 class Sender:
@@ -289,7 +305,11 @@ class Sender:
             try:
                 async with self._lock_connection() as conn:
                     if await self._acquire(conn, stop):
-                        await _Shift(self, conn, stop).run()
+                        SENDER_ACTIVE.inc()
+                        try:
+                            await _Shift(self, conn, stop).run()
+                        finally:
+                            SENDER_ACTIVE.dec()
             except* CONNECTION_LOST as lost:
                 failures = ", ".join(type(exc).__name__ for exc in lost.exceptions)
                 log.warning("sender: database connection lost (%s); standing by", failures)
@@ -352,17 +372,32 @@ class Sender:
         return [Due(*row) for row in result]
 
     async def _attempt(self, row: Due) -> Outcome:
-        """Make the call; never raises for anything Telegram or the network answers."""
+        """Make the call, and count it; never raises for anything Telegram or the network
+        answers."""
+        started: float | None = None
         try:
             chat = {"chat_id": row.chat_id} if row.method in TO_A_CHAT else {}
-            result = await self.bot(METHODS[row.method].model_validate({**chat, **row.payload}))
+            call = METHODS[row.method].model_validate({**chat, **row.payload})
+            started = time.perf_counter()
+            result = await self.bot(call)
         except (TelegramAPIError, ClientDecodeError, KeyError, pydantic.ValidationError) as exc:
-            return self._failed(row, exc)  # KeyError: no such method
-        self.token_refused = False
-        message_id = result.message_id if isinstance(result, Message) else None
-        return Outcome(
-            row, OutboxStatus.sent, row.attempts + 1, sent_at=self.clock(), message_id=message_id
+            outcome = self._failed(row, exc)  # KeyError: no such method
+        else:
+            self.token_refused = False
+            message_id = result.message_id if isinstance(result, Message) else None
+            outcome = Outcome(
+                row,
+                OutboxStatus.sent,
+                row.attempts + 1,
+                sent_at=self.clock(),
+                message_id=message_id,
+            )
+        count_send(
+            row.lane,
+            outcome_label(outcome),
+            None if started is None else time.perf_counter() - started,
         )
+        return outcome
 
     def _failed(self, row: Due, exc: Exception) -> Outcome:
         """What an error means for the row: wait, try again later, or give up."""
@@ -378,7 +413,12 @@ class Sender:
             self.token_refused = True
             retry_at = self.clock() + UNAUTHORIZED_WAIT
             return Outcome(
-                row, OutboxStatus.pending, row.attempts, not_before=retry_at, error=_describe(exc)
+                row,
+                OutboxStatus.pending,
+                row.attempts,
+                not_before=retry_at,
+                error=_describe(exc),
+                unauthorized=True,
             )
         if isinstance(exc, TelegramForbiddenError):
             return Outcome(row, OutboxStatus.failed, attempts, error=_describe(exc), blocked=True)

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from service import metrics
 from service.config import WEBHOOK_PATH
 from service.web import console as console_access
 from service.web.console import ConsoleConfig
@@ -76,6 +77,18 @@ def create_app(
         return JSONResponse(
             {"status": database.problem, "revision": database.revision, "head": database.head},
             status_code=503,
+        )
+
+    @app.get("/metrics")
+    async def prometheus_metrics() -> Response:
+        """Prometheus metrics: this process's counters, and the outbox and alert figures read
+        from the database now (``aftercare_database_up`` 0 when it cannot be read). No sign-in:
+        nothing in it names anyone; keep the port private all the same."""
+        snapshot = await metrics.database_snapshot(engine)
+        return Response(
+            metrics.render(snapshot),
+            media_type=metrics.CONTENT_TYPE,
+            headers={"Cache-Control": "no-store"},
         )
 
     console_access.install(app, engine, pages, console or ConsoleConfig(), sandbox_url=sandbox_url)

@@ -4,6 +4,10 @@ Everyone signed in may look (a coordinator at their own clients only: anyone els
 admins and coordinators act, through the use cases of ``service.clients.actions``. Opening a
 client's page or preview, which show what they wrote and heard, is in the audit log, as is
 every change.
+
+Exporting a client's data and erasing it on their request are for admins only: an export is the
+whole record in a file that leaves the console (and its audit log) behind, so it is a privacy
+officer's act, not a coordinator's; an erasure cannot be undone and needs the client's code typed.
 """
 
 from __future__ import annotations
@@ -23,14 +27,14 @@ import sqlalchemy as sa
 from aiogram.exceptions import TelegramAPIError
 from aiohttp import ClientError
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.alerts.models import Alert, AlertStatus
 from service.audit.service import Actor
 from service.checkins.models import Checkin
-from service.clients import actions
+from service.clients import actions, privacy
 from service.clients.invites import invite_link
 from service.clients.models import CadenceMode, Client, ClientState, Program
 from service.console.accounts import SignedIn
@@ -43,6 +47,7 @@ from service.staff.models import ConsoleRole, StaffMember
 from service.web.console import (
     SEVERITIES,
     Acting,
+    Admin,
     CheckedForm,
     Database,
     Id,
@@ -52,6 +57,7 @@ from service.web.console import (
     as_number,
     audit,
     console_of,
+    private,
     see_other,
     staff_members,
     visible_clients,
@@ -99,6 +105,7 @@ DONE = {
     "discharged": "The client is discharged: nothing more is scheduled.",
     "cadence": "The cadence is changed, from the next check-in.",
     "coordinator": "The coordinator is changed.",
+    "erased": "The client's data is erased; their record stays, with its code, as a tombstone.",
 }
 
 
@@ -337,6 +344,8 @@ def _outbound(message: OutboxMessage) -> Event:
     label = f"{lane} message, {message.status}"
     if message.method != "sendMessage":
         return Event(message.created_at, "outbound", f"{label} ({message.method})")
+    if "redacted_at" in message.payload:
+        return Event(message.created_at, "outbound", f"{label} (removed after retention)")
     text = str(message.payload.get("text", ""))
     if message.payload.get("parse_mode") == "HTML":
         text = as_read(text)
@@ -471,6 +480,8 @@ async def _client_page(
             "can_resume": client.state in actions.RESUMABLE,
             "can_discharge": client.state in actions.DISCHARGEABLE,
             "can_invite": client.state is ClientState.invited,
+            "admin": viewer.role is ConsoleRole.admin,
+            "can_erase": client.state is not ClientState.erased,
             "max_pause_days": actions.MAX_PAUSE_DAYS,
             "done": DONE.get(done or ""),
             "problem": problem,
@@ -717,3 +728,37 @@ async def invite(
         "client_invite.html",
         {"client": client, "link": link, "qr": qr, "expires": issued.invite.expires_at},
     )
+
+
+@router.post("/console/clients/{client_id}/export")
+async def export(
+    request: Request, session: Database, viewer: Admin, form: CheckedForm, client_id: Id
+) -> Response:
+    """Everything held about the client, as a JSON file to download (admins; audited)."""
+    client = await _visible(session, viewer, client_id)
+    if client is None:
+        return _missing(request)
+    document = await privacy.export(
+        session, client, now=console_of(request).config.clock(), by=actor_of(viewer)
+    )
+    await session.commit()
+    response = JSONResponse(document)
+    response.headers["Content-Disposition"] = f'attachment; filename="client-{client.code}.json"'
+    return private(response)
+
+
+@router.post("/console/clients/{client_id}/erase")
+async def erase(
+    request: Request, session: Database, viewer: Admin, form: CheckedForm, client_id: Id
+) -> Response:
+    """Erase the client's data on their request (admins; the client's code typed to confirm)."""
+    typed = form.get("code", "").strip().upper()
+
+    async def change(client: Client, now: datetime, by: Actor) -> None:
+        if client.state is ClientState.erased:
+            raise actions.NotNow("The client's data is erased already.")
+        if not typed or typed != client.code.upper():
+            raise actions.NotNow(f"Type the client's code, {client.code}, to erase their data.")
+        await privacy.erase(session, client, now, by=by)
+
+    return await _act(request, session, viewer, client_id, change, done="erased", refused_with=422)

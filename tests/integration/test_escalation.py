@@ -17,6 +17,7 @@ from service.alerts.models import Alert, AlertEvent, AlertEventKind
 from service.alerts.service import raise_alert
 from service.checkins.planner import Planner
 from service.clients.models import Client
+from service.clients.retention import Redactor
 from service.columns import utcnow
 from service.console.accounts import AccessPolicy, Tidier
 from service.content.service import Messaging
@@ -250,9 +251,12 @@ async def test_the_worker_escalates_as_one_of_its_ticks(
     services: Services, telegram: SandboxClient, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     messaging = messaging_for(services.settings)
-    tidier = Tidier(sessions, AccessPolicy())
     work = ticks(
-        Planner(sessions, messaging), Escalator(sessions, messaging), tidier, plan_every=15
+        Planner(sessions, messaging),
+        Escalator(sessions, messaging),
+        Tidier(sessions, AccessPolicy()),
+        Redactor(sessions, 365),
+        plan_every=15,
     )
     assert ("escalate", ESCALATE_SECONDS) in [(tick.id, tick.every) for tick in work]
     coordinator, _, _ = await staffed(telegram, sessions)
