@@ -35,6 +35,15 @@ class Severity(StrEnum):
 
 class Signal(SQLModel, table=True):
     __tablename__ = "signals"
+    __table_args__ = (
+        # A message's signals: retention strips their words, and deleting a message (erasure)
+        # clears the reference, without reading every signal.
+        sa.Index(
+            "ix_signals_inbound_message_id",
+            "inbound_message_id",
+            postgresql_where=sa.text("inbound_message_id IS NOT NULL"),
+        ),
+    )
 
     id: int | None = big_id()
     client_id: int = Field(foreign_key="clients.id", ondelete="CASCADE", index=True)
