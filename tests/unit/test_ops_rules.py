@@ -48,6 +48,17 @@ def test_the_five_alerts_have_their_runbook_summary_and_description() -> None:
         assert re.fullmatch(r"\d+[smh]", rule["for"])
 
 
+def test_every_runbook_link_lands_on_a_section_of_the_runbook() -> None:
+    runbook = (OPS.parent / "docs" / "operations.md").read_text()
+    # GitHub's anchors: a heading lowercased, spaces to hyphens, punctuation dropped.
+    anchors = {
+        re.sub(r"[^a-z0-9 -]", "", heading.lower()).replace(" ", "-")
+        for heading in re.findall(r"^#+ (.+)$", runbook, re.MULTILINE)
+    }
+    for link in RUNBOOKS.values():
+        assert link.split("#")[1] in anchors, link
+
+
 def test_rules_and_dashboard_name_only_exposed_metrics() -> None:
     exposed = exposed_names()
     named = {
