@@ -64,14 +64,20 @@ class Pacer:
         self._next_slot = -math.inf  # when the next call may go
         self._chat_ready: dict[int, float] = {}  # chat -> when it may have its next message
         self._groups: dict[int, deque[float]] = {}  # group -> its messages in the last window
+        # chat -> (until when, from which lane): a call to try again holds back its chat's calls
+        # of that lane and less urgent ones, never more urgent ones (a crisis answer).
+        self._lane_holds: dict[int, tuple[float, int]] = {}
 
-    def book(self, chat_id: int, method: str) -> float | None:
-        """Book a call: the seconds to wait before making it, or None if its chat must wait
-        (leave the call for later; nothing is booked)."""
+    def book(self, chat_id: int, method: str, lane: int = 0) -> float | None:
+        """Book a call: the seconds to wait before making it, or None if its chat (or its lane in
+        that chat) must wait (leave the call for later; nothing is booked)."""
         if method in UNPACED_METHODS:
             return 0.0
         now = self._clock()
         if self._wait(chat_id, now) > 0:
+            return None
+        until, from_lane = self._lane_holds.get(chat_id, (now, lane))
+        if until > now and lane >= from_lane:
             return None
         slot = max(now, self._next_slot)
         if self._spacing:
@@ -87,6 +93,14 @@ class Pacer:
         """Telegram asked us to wait `seconds` before writing to this chat again."""
         ready = self._clock() + seconds
         self._chat_ready[chat_id] = max(ready, self._chat_ready.get(chat_id, ready))
+
+    def hold_lane(self, chat_id: int, seconds: float, lane: int) -> None:
+        """A call of `lane` to this chat will be tried again in `seconds`: until then the chat's
+        calls of that lane and less urgent ones wait for it (none overtakes it); more urgent
+        ones still go."""
+        ready = self._clock() + seconds
+        until, from_lane = self._lane_holds.get(chat_id, (ready, lane))
+        self._lane_holds[chat_id] = (max(ready, until), min(lane, from_lane))
 
     def waiting_chats(self) -> list[int]:
         """Chats that may not have a message now (their calls are left for later); chats that
@@ -111,6 +125,8 @@ class Pacer:
     def _forget(self, now: float) -> None:
         for chat in [chat for chat, ready in self._chat_ready.items() if ready <= now]:
             del self._chat_ready[chat]
+        for chat in [chat for chat, (until, _) in self._lane_holds.items() if until <= now]:
+            del self._lane_holds[chat]
         for chat, sent in list(self._groups.items()):
             while sent and sent[0] <= now - GROUP_WINDOW:
                 sent.popleft()

@@ -199,14 +199,28 @@ WRITE_BACK_AND_DELIVERED = sa.insert(ALERT_EVENTS).from_select(
     ),
 )
 
-HOLD_CHAT = (
+# Chats that must wait: after Telegram's 429 every pending row of theirs (from lane 0); after a
+# call that will be tried again, the rows of its lane and less urgent ones, so that none
+# overtakes it while a crisis answer still goes. One statement for all of them (an executemany
+# could not expand the methods' list).
+HELD = (
+    sa.func.unnest(
+        sa.bindparam("chats", type_=ARRAY(sa.BigInteger)),
+        sa.bindparam("untils", type_=ARRAY(sa.DateTime(timezone=True))),
+        sa.bindparam("from_lanes", type_=ARRAY(sa.SmallInteger)),
+    )
+    .table_valued("chat", "until", "from_lane")
+    .render_derived(name="held")
+)
+HOLD_CHATS = (
     sa.update(OUTBOX)
     .where(
         OUTBOX.c.status == PENDING,
-        OUTBOX.c.chat_id == sa.bindparam("chat"),
+        OUTBOX.c.chat_id == HELD.c.chat,
+        OUTBOX.c.lane >= HELD.c.from_lane,
         OUTBOX.c.method.not_in(UNPACED_METHODS),
     )
-    .values(not_before=sa.func.greatest(OUTBOX.c.not_before, sa.bindparam("until")))
+    .values(not_before=sa.func.greatest(OUTBOX.c.not_before, HELD.c.until))
 )
 
 
@@ -247,6 +261,7 @@ class Outcome:
     message_id: int | None = None
     error: str | None = None
     flood: bool = False  # 429: the chat waits until not_before
+    held: bool = False  # the chat waits until not_before (after a 429, or a call to try again)
     blocked: bool = False  # 403: the client blocked the bot
     unauthorized: bool = False  # 401: the token was refused; the row waits for a valid one
 
@@ -320,7 +335,7 @@ class Sender:
         may. The same steps as `run`, one call at a time and without the lock."""
         async with self._autocommit() as conn:
             rows = await self._read(conn, limit=1, busy=())
-            booked = [(row, self.pacer.book(row.chat_id, row.method)) for row in rows]
+            booked = [(row, self.pacer.book(row.chat_id, row.method, row.lane)) for row in rows]
             sendable = [(row, delay) for row, delay in booked if delay is not None]
             for row, delay in sendable:
                 await asyncio.sleep(delay)
@@ -406,7 +421,9 @@ class Sender:
             self.pacer.hold(row.chat_id, exc.retry_after)
             wait = timedelta(seconds=exc.retry_after)  # being asked to wait is no failed attempt
             retry_at = self.clock() + wait
-            return Outcome(row, OutboxStatus.pending, row.attempts, not_before=retry_at, flood=True)
+            return Outcome(
+                row, OutboxStatus.pending, row.attempts, not_before=retry_at, flood=True, held=True
+            )
         if isinstance(exc, TelegramUnauthorizedError):  # a revoked token: no message is at fault
             if not self.token_refused:
                 log.error("Telegram refuses the bot token: messages wait for a valid one")
@@ -426,15 +443,24 @@ class Sender:
             attempts >= MAX_ATTEMPTS
         ):
             return Outcome(row, OutboxStatus.failed, attempts, error=_describe(exc))
-        retry_at = self.clock() + backoff(attempts)  # server, network, the unexpected
+        # Server, network, the unexpected: tried again later, and the chat's later messages wait
+        # for it, so that none overtakes it.
+        wait = backoff(attempts)
+        self.pacer.hold_lane(row.chat_id, wait.total_seconds(), row.lane)
         return Outcome(
-            row, OutboxStatus.pending, attempts, not_before=retry_at, error=_describe(exc)
+            row,
+            OutboxStatus.pending,
+            attempts,
+            not_before=self.clock() + wait,
+            error=_describe(exc),
+            held=True,
         )
 
     async def _write(self, outcomes: list[Outcome], writer: AsyncConnection) -> None:
         """Outcomes back in one UPDATE: alone on `writer` (autocommit: one round trip), or, now
         and then, in a transaction with the rest: a chat Telegram told to wait has all its rows
-        wait (in order, and for any sender that takes over); clients who blocked the bot are
+        wait (in order, and for any sender that takes over), as do a chat's rows behind a call
+        that will be tried again; clients who blocked the bot are
         marked unreachable and their coordinators told."""
         values = {
             "ids": [o.row.id for o in outcomes],
@@ -445,7 +471,12 @@ class Sender:
             "message_ids": [o.message_id for o in outcomes],
             "errors": [o.error for o in outcomes],
         }
-        held = [{"chat": o.row.chat_id, "until": o.not_before} for o in outcomes if o.flood]
+        held: dict[int, tuple[datetime, int]] = {}  # chat -> until, from which lane
+        for o in outcomes:
+            if o.held and o.not_before is not None:
+                lane = 0 if o.flood else o.row.lane  # Telegram's wait is for the whole chat
+                until, from_lane = held.get(o.row.chat_id, (o.not_before, lane))
+                held[o.row.chat_id] = (max(o.not_before, until), min(lane, from_lane))
         blocked = {o.row.client_id for o in outcomes if o.blocked and o.row.client_id}
         if not held and not blocked:
             await _write_back(writer, values)
@@ -453,7 +484,14 @@ class Sender:
             async with self.engine.begin() as conn:
                 await _write_back(conn, values, nested=True)
                 if held:
-                    await conn.execute(HOLD_CHAT, held)
+                    await conn.execute(
+                        HOLD_CHATS,
+                        {
+                            "chats": list(held),
+                            "untils": [until for until, _ in held.values()],
+                            "from_lanes": [lane for _, lane in held.values()],
+                        },
+                    )
                 if blocked:
                     async with self.sessions(bind=conn) as session:  # in this transaction
                         await self._mark_unreachable(session, blocked)
@@ -606,7 +644,7 @@ class _Shift:
                 row = self.queue.popleft()
                 if len(self.queue) <= self.sender.read_ahead // 2:
                     self.wanted.set()
-                delay = self.sender.pacer.book(row.chat_id, row.method)
+                delay = self.sender.pacer.book(row.chat_id, row.method, row.lane)
                 if delay is None:  # its chat waits: a later read finds the row again
                     self.release([row])
                     continue

@@ -135,10 +135,14 @@ async def running(*senders: Sender) -> AsyncIterator[list[Running]]:
 
 
 async def _queue(
-    sessions: async_sessionmaker[AsyncSession], text: str, lane: Lane, client_id: int | None = None
+    sessions: async_sessionmaker[AsyncSession],
+    text: str,
+    lane: Lane,
+    client_id: int | None = None,
+    chat_id: int = PERSON,
 ) -> int:
     async with sessions() as session:
-        message = await enqueue(session, chat_id=PERSON, text=text, lane=lane, client_id=client_id)
+        message = await enqueue(session, chat_id=chat_id, text=text, lane=lane, client_id=client_id)
         message.not_before = NOW - timedelta(seconds=1)  # due by the sender's clock
         await session.commit()
     assert message.id is not None
@@ -248,6 +252,26 @@ async def test_a_server_error_backs_off_and_keeps_the_message(
     assert row.not_before == NOW + timedelta(seconds=2)
     assert row.last_error is not None
     assert "hello" not in row.last_error
+
+
+async def test_a_message_to_try_again_holds_back_its_chats_later_ones_but_not_a_crisis_answer(
+    sender: Sender, telegram: SandboxClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await telegram.ensure_user(PERSON, "Rae")
+    await telegram.ensure_user(PERSON + 1, "Sol")
+    first = await _queue(sessions, "the first reply", Lane.reply)
+    second = await _queue(sessions, "the second reply", Lane.reply)
+    elsewhere = await _queue(sessions, "to another chat", Lane.reply, chat_id=PERSON + 1)
+    await telegram.fail_next("sendMessage", 502)
+    assert await sender.send_next()  # the first fails: tried again in 2 s
+    assert (await _row(sessions, second)).not_before == NOW + timedelta(seconds=2)  # behind it
+    assert (await _row(sessions, elsewhere)).not_before <= NOW
+    await _queue(sessions, "crisis resources", Lane.crisis)
+    while await sender.send_next():
+        pass
+    assert [m["text"] for m in await telegram.sent_messages(PERSON)] == ["crisis resources"]
+    assert [m["text"] for m in await telegram.sent_messages(PERSON + 1)] == ["to another chat"]
+    assert (await _row(sessions, first)).status == OutboxStatus.pending
 
 
 async def test_a_revoked_token_keeps_every_message_waiting_without_counting_attempts(

@@ -143,6 +143,19 @@ def test_a_chat_telegram_told_to_wait_waits(clock: Clock) -> None:
     assert pacer.book(PERSON, "sendMessage") == 0
 
 
+def test_a_call_to_try_again_holds_back_its_lane_and_less_urgent_ones_only(clock: Clock) -> None:
+    pacer = Pacer(SendLimits(per_second=0, per_chat_per_second=0), clock)
+    crisis, reply, scheduled = 0, 2, 3
+    pacer.hold_lane(PERSON, 4, reply)
+    assert pacer.book(PERSON, "sendMessage", reply) is None  # it would overtake the failed one
+    assert pacer.book(PERSON, "sendMessage", scheduled) is None
+    assert pacer.book(PERSON, "sendMessage", crisis) == 0  # a crisis answer never waits for it
+    assert pacer.book(OTHER, "sendMessage", scheduled) == 0
+    assert pacer.waiting_chats() == []  # the chat as a whole may still be read
+    clock.now += 4
+    assert pacer.book(PERSON, "sendMessage", scheduled) == 0
+
+
 def test_chats_that_may_have_messages_again_are_forgotten(clock: Clock) -> None:
     pacer = Pacer(SendLimits(per_second=0, per_chat_per_second=1, per_group_per_minute=20), clock)
     for chat in range(-500, 500):
