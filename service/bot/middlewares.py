@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC
 from typing import Any
 
 import sqlalchemy as sa
-from aiogram import BaseMiddleware
+from aiogram import BaseMiddleware, Bot
 from aiogram.types import Message, TelegramObject, Update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -50,6 +51,7 @@ class UnitOfWork(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
+        event = storable(event, data["bot"])
         urgent: dict[str, Any] | None = None
         async with self.sessions() as session:
             inbound = await record_inbound(session, event)
@@ -94,6 +96,27 @@ class UnitOfWork(BaseMiddleware):
         if inbound.kind in NOT_WORDS or not inbound.text:
             return None
         return self.classifier.classify(inbound.text)
+
+
+def storable(update: Update, bot: Bot) -> Update:
+    """The update as PostgreSQL can keep it: its text may hold U+0000 (Telegram delivers it),
+    which no text or JSON column accepts; every one becomes U+FFFD, the replacement character,
+    everywhere in the update, so the handlers see the same words as the inbound row keeps.
+    Without it the update could not be stored, and polling would stop at it for everyone."""
+    raw = update.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if "\\u0000" not in json.dumps(raw):
+        return update
+    return Update.model_validate(_replace_nul(raw), context={"bot": bot})
+
+
+def _replace_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_replace_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _replace_nul(item) for key, item in value.items()}
+    return value
 
 
 def _count(kind: str, reading: Reading | None) -> None:

@@ -43,6 +43,7 @@ TELEGRAM_TAGS = frozenset(
 )
 MAX_TEXT = 4096  # Telegram's limit for a message's text, after entities are parsed
 TAG = re.compile(r"</?([a-zA-Z][a-zA-Z0-9-]*)\b[^>]*>")
+TOO_DEEP = "Jinja2 syntax: nested too deeply (brackets, `not`s or `if`s within each other)"
 BARE_MARKUP = re.compile(r"&(?!#?\w+;)|<(?![a-zA-Z/])")  # Telegram wants &amp; and &lt;
 
 # The node types a message may use; anything else (attribute access, calls, loops, imports,
@@ -130,12 +131,16 @@ class Renderer:
         """What stops ``body`` from being a safe message for ``audience`` (client or staff)."""
         try:
             tree = self.env.parse(body)
+            found = list(tree.find_all(nodes.Node))
+            literal = _literal_text(tree)
         except TemplateSyntaxError as exc:
             line = first_line + (exc.lineno or 1) - 1
             return [Problem(line, "syntax", f"Jinja2 syntax: {exc.message}")]
+        except RecursionError:  # Jinja2's parser and tree walk recurse: "((((...", "not not ..."
+            return [Problem(first_line, "syntax", TOO_DEEP)]
         problems: list[Problem] = []
         known = VARIABLES[audience]
-        for node in tree.find_all(nodes.Node):
+        for node in found:
             line = first_line + (getattr(node, "lineno", None) or 1) - 1
             if not isinstance(node, ALLOWED_NODES):
                 problems.append(Problem(line, "unsafe", _refusal(node)))
@@ -156,7 +161,7 @@ class Renderer:
                 problems.append(
                     Problem(line, "unsafe", f"the test `{node.name}` is not allowed here")
                 )
-        for match in BARE_MARKUP.finditer(_literal_text(tree)):
+        for match in BARE_MARKUP.finditer(literal):
             problems.append(
                 Problem(
                     first_line,
@@ -186,6 +191,8 @@ class Renderer:
             raise RenderError([Problem(0, "syntax", str(exc))]) from None
         except (TemplateError, TypeError) as exc:  # SecurityError; include/import: no loader
             raise RenderError([Problem(0, "unsafe", str(exc))]) from None
+        except RecursionError:
+            raise RenderError([Problem(0, "syntax", TOO_DEEP)]) from None
         visible = len(html.unescape(TAG.sub("", text)))
         if visible == 0:
             raise RenderError([Problem(0, "limit", "the message renders empty")])

@@ -41,3 +41,5 @@ async def free_text(message: Message, session: AsyncSession, client: Client | No
         await reply(session, message.chat.id, text(_language(message, client), "not_enrolled"))
     elif client.state in {ClientState.invited, ClientState.consent_pending}:
         await ask_consent(session, client, first=True)
+    elif (message.text or "").startswith("/"):  # a command no router knows: what there is
+        await reply(session, message.chat.id, text(client.language, "help"), to=client)
