@@ -10,13 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import socket
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -38,28 +36,13 @@ from service.sandbox.client import JSON, SandboxClient
 from service.sandbox.server import SandboxServer
 from service.telegram import SANDBOX_TOKEN, Telegram
 from tests.faults import RoleProcess, proxied, warm_forkserver
+from tests.integration.test_run import free_port
+from tests.integration.test_worker_processes import awake_zone
 from tests.people import COORDINATOR, link_coordinator
 from tests.waiting import eventually
 
 FIRST_PERSON = 61_000
 ROLE_NAMES = ("bot", "worker", "web")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def awake_zone() -> str:
-    """A timezone without DST where it is now between 10:00 and 18:00 (check-ins may go)."""
-    now = utcnow()
-    for hours in range(-12, 15):
-        zone = f"Etc/GMT{-hours:+d}" if hours else "Etc/GMT"
-        if time(10) <= now.astimezone(ZoneInfo(zone)).time() < time(18):
-            return zone
-    raise AssertionError("every hour of the day has a zone")
 
 
 async def active_clients(
