@@ -343,3 +343,30 @@ def test_docker_compose_accepts_the_file(tmp_path: Path) -> None:
     )
     assert refused.returncode != 0
     assert "set it in .env" in refused.stderr
+
+
+@pytest.mark.skipif(
+    shutil.which("docker-compose") is None, reason="Compose v1 (`docker-compose`) is not installed"
+)
+def test_compose_v1_validates_everything_but_the_project_name() -> None:
+    """Where only Debian's Compose v1 exists (no `docker compose` plugin), its schema still
+    checks the services, health checks, dependencies and replicas: everything but the top-level
+    `name`, which v1 predates (it names the project from the folder instead)."""
+    copy = DOCKER / f".v1-check-{os.getpid()}.yaml"  # beside the original: relative paths hold
+    copy.write_text(re.sub(r"(?m)^name: .*\n", "", COMPOSE_TEXT))
+    try:
+        env = {key: value for key, value in os.environ.items() if not key.startswith("AFTERCARE_")}
+        checked = subprocess.run(
+            ["docker-compose", "-f", str(copy), "config"],
+            env={**env, "AFTERCARE_TELEGRAM_TOKEN": "123456:dummy-token", "POSTGRES_PASSWORD": "x"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        copy.unlink()
+    assert checked.returncode == 0, checked.stderr
+    resolved = yaml.safe_load(checked.stdout)
+    assert set(resolved["services"]) == set(SERVICES)
+    assert resolved["services"]["worker"]["deploy"]["replicas"] == 2
