@@ -298,7 +298,11 @@ EXEMPT = {
     Category.staff_alert: frozenset({"directive", "privacy", "label"}),
 }
 SENTENCE = re.compile(r"[^.!?¿¡\n]*(?:[¿¡][^?!]*[?!]|[^.!?\n]*[.!?]+|[^.!?\n]+$)", re.MULTILINE)
-MARKUP = re.compile(r"<[^>]+>|\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+# Markup and template tags. A tag ends before the next one opens, so that many unclosed openers
+# ("<" or "{{" thousands of times) are each given up at once, not read to the end of the text.
+MARKUP = re.compile(
+    r"<[^<>]+>|\{\{(?:(?!\{\{).)*?\}\}|\{%(?:(?!\{%).)*?%\}|\{#(?:(?!\{#).)*?#\}", re.DOTALL
+)
 
 
 def _sentences(text: str) -> list[tuple[int, str]]:

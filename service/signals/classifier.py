@@ -41,7 +41,9 @@ Text is matched lower-cased, without accents and without apostrophes, so "Recaí
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import re
 import tomllib
 import unicodedata
@@ -531,88 +533,264 @@ def _compile(lexicon: Lexicon) -> _Rules:
 
 
 # Scope: clauses, negation, time.
+#
+# Speed: a text can hold thousands of matches (a full message of "i want to die "), and each goes
+# through the scope rules, which look back to the start of its clause and on to the end of its
+# sentence. Rescanning the text for each match made a message quadratic (40 KB: ~40 s), so each
+# pattern the rules use is run over the whole text once (`_Walk`), and each rule's scan is worked
+# out from those matches with `bisect`, to the same result:
+#
+# - A scan from a position (``finditer(text, pos)``) finds the matches of the whole-text scan that
+#   begin at or after it, once it is past any whole-text match it began inside (`_Walk.after`).
+# - A scan up to a position (``finditer(text, pos, endpos)``: the clause before a match) sees the
+#   text end there, which can change what a phrase matches near that end (a lookahead, ``$``). A
+#   match attempt that begins `_MARGIN` words or more before the end reads nothing past it (no
+#   lexicon phrase spans that many words), so up to there the whole-text matches stand, and only
+#   the last `_MARGIN` words are scanned again, as the text ends (`_Walk.until`).
+
+_MARGIN = 48  # words; more than any lexicon phrase, lookaheads included, can span
+_SHORT = 512  # characters: a text this short is scanned as it is, which is quicker for it
+_Found = tuple[list["Span"], int, int, list["Span"]]  # see `_Walk.until`
 
 
-def _clause_start(rules: _Rules, text: str, end: int) -> int:
-    """Where the clause holding ``text[end]`` begins."""
-    start = 0
-    if rules.boundaries is not None:
-        for boundary in rules.boundaries.finditer(text, 0, end):
-            start = boundary.end()
-    return start
+class _Walk:
+    """One pattern's matches over the whole text, found once."""
+
+    def __init__(self, pattern: re.Pattern[str], text: str) -> None:
+        self.pattern = pattern
+        self.text = text
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        for match in pattern.finditer(text):
+            self.starts.append(match.start())
+            self.ends.append(match.end())
+        # An empty match moves a scan on by a character: then each scan is run as it is.
+        self.exact = all(start < end for start, end in zip(self.starts, self.ends, strict=True))
+
+    def overlaps(self, start: int, end: int) -> bool:
+        """Whether a whole-text match overlaps ``text[start:end]``."""
+        index = bisect.bisect_right(self.ends, start)  # the first match ending after ``start``
+        return index < len(self.starts) and self.starts[index] < end
+
+    def after(self, pos: int) -> tuple[list[Span], int] | None:
+        """``finditer(text, pos)``: its first matches, then the whole-text matches from an index
+        on; None when the walk is not exact."""
+        if not self.exact:
+            return None
+        head: list[Span] = []
+        while True:
+            index = bisect.bisect_left(self.starts, pos)
+            if index == 0 or self.ends[index - 1] <= pos:  # not inside a whole-text match
+                return head, index
+            # Inside one: a match may begin before its end (the whole-text scan skipped those
+            # places); if none does, the next is the whole-text scan's next.
+            for at in range(pos, self.ends[index - 1]):
+                match = self.pattern.match(self.text, at)
+                if match is not None:
+                    break
+            else:
+                return head, index
+            if match.end() == match.start():
+                return None
+            head.append(match.span())
+            pos = match.end()
+
+    def until(self, pos: int, endpos: int, cut: int) -> _Found:
+        """``finditer(text, pos, endpos)`` as (matches, i, j, more): ``matches``, then the
+        whole-text matches ``i`` to ``j``, then ``more``. Attempts that begin before ``cut`` read
+        nothing at or past ``endpos``."""
+        walked = self.after(pos) if pos < cut else None
+        if walked is None:
+            return [], 0, 0, [m.span() for m in self.pattern.finditer(self.text, pos, endpos)]
+        head, index = walked
+        kept = [span for span in head if span[0] < cut]
+        stop = index if len(kept) < len(head) else bisect.bisect_left(self.starts, cut, index)
+        last = self.ends[stop - 1] if stop > index else kept[-1][1] if kept else pos
+        if last > endpos:  # not as the margin promises: scan it all
+            return [], 0, 0, [m.span() for m in self.pattern.finditer(self.text, pos, endpos)]
+        more = [m.span() for m in self.pattern.finditer(self.text, max(last, cut), endpos)]
+        return kept, index, stop, more
 
 
-def _negated(rules: _Rules, text: str, start: int, window: int) -> bool:
+class _Text:
+    """One (folded) text, with what the scope rules look up in it, found once."""
+
+    def __init__(self, rules: _Rules, text: str) -> None:
+        self.rules = rules
+        self.text = text
+        self.short = len(text) <= _SHORT
+        self._walks: dict[int, _Walk] = {}
+        self._clauses: dict[int, int] = {}
+        self._void: dict[int, tuple[list[Span], int] | list[Span]] = {}
+
+    # Worked out when first asked for: most texts are a line or two, and need none of this.
+
+    @functools.cached_property
+    def _word_spans(self) -> tuple[list[int], list[int]]:
+        spans = [m.span() for m in _WORD.finditer(self.text)]
+        return [start for start, _ in spans], [end for _, end in spans]
+
+    @functools.cached_property
+    def sentence_ends(self) -> list[int]:
+        return [m.start() for m in _SENTENCE_END.finditer(self.text)]
+
+    def walk(self, pattern: re.Pattern[str]) -> _Walk:
+        walk = self._walks.get(id(pattern))
+        if walk is None:
+            walk = self._walks[id(pattern)] = _Walk(pattern, self.text)
+        return walk
+
+    def words(self, start: int, end: int) -> int:
+        """``len(_WORD.findall(text, start, end))``: the word runs that reach into the span."""
+        if start >= end:
+            return 0
+        starts, ends = self._word_spans
+        return max(0, bisect.bisect_left(starts, end) - bisect.bisect_right(ends, start))
+
+    def cut(self, endpos: int) -> int:
+        """A place `_MARGIN` words before ``endpos`` (0 when there are fewer)."""
+        if endpos < _MARGIN:  # too short to hold that many words
+            return 0
+        starts, _ = self._word_spans
+        index = bisect.bisect_left(starts, endpos) - _MARGIN
+        return starts[index] if index > 0 else 0
+
+    def until(self, pattern: re.Pattern[str], pos: int, endpos: int) -> _Found:
+        cut = 0 if self.short else self.cut(endpos)
+        if pos >= cut:  # a short scan: as it is
+            return [], 0, 0, [m.span() for m in pattern.finditer(self.text, pos, endpos)]
+        return self.walk(pattern).until(pos, endpos, cut)
+
+    def overlaps(self, pattern: re.Pattern[str] | None, start: int, end: int) -> bool:
+        """Whether a match of ``pattern`` over the whole text overlaps ``text[start:end]``."""
+        if pattern is None:
+            return False
+        if self.short:
+            return any(m.start() < end and start < m.end() for m in pattern.finditer(self.text))
+        return self.walk(pattern).overlaps(start, end)
+
+    def sentence_end(self, end: int) -> int:
+        """Where the sentence holding ``text[end]`` ends."""
+        if self.short:
+            stop = _SENTENCE_END.search(self.text, end)
+            return stop.start() if stop else len(self.text)
+        index = bisect.bisect_left(self.sentence_ends, end)
+        return self.sentence_ends[index] if index < len(self.sentence_ends) else len(self.text)
+
+    def search(self, pattern: re.Pattern[str] | None, pos: int, endpos: int) -> bool:
+        """``pattern.search(text, pos, endpos) is not None``."""
+        if pattern is None:
+            return False
+        kept, index, stop, more = self.until(pattern, pos, endpos)
+        return bool(kept or stop > index or more)
+
+    def clause_start(self, end: int) -> int:
+        """Where the clause holding ``text[end]`` begins."""
+        boundaries = self.rules.boundaries
+        if boundaries is None:
+            return 0
+        start = self._clauses.get(end)
+        if start is None:
+            kept, index, stop, more = self.until(boundaries, 0, end)
+            if more:
+                start = more[-1][1]
+            elif stop > index:
+                start = self.walk(boundaries).ends[stop - 1]
+            else:
+                start = kept[-1][1] if kept else 0
+            self._clauses[end] = start
+        return start
+
+    def void(self, clause: int, start: int, end: int) -> bool:
+        """Whether a negation exception matched from ``clause`` on overlaps ``text[start:end]``."""
+        pattern = self.rules.not_negating
+        if pattern is None:
+            return False
+        found = self._void.get(clause)
+        if found is None:
+            walk = self.walk(pattern)
+            after = walk.after(clause)
+            found = self._void[clause] = (
+                after
+                if after is not None
+                else [m.span() for m in pattern.finditer(self.text, clause)]
+            )
+        if isinstance(found, list):
+            return any(s < end and start < e for s, e in found)
+        head, index = found
+        if any(s < end and start < e for s, e in head):
+            return True
+        walk = self.walk(pattern)
+        index = bisect.bisect_right(walk.ends, start, index)
+        return index < len(walk.starts) and walk.starts[index] < end
+
+
+def _negated(at: _Text, start: int, window: int) -> bool:
     """A negation cue in the same clause, at most ``window`` words before ``start``. A cue
     inside a negation exception negates nothing: an idiom ("not gonna lie", "no te voy a
     mentir"), a double negation ("can't promise I won't"), a plea ("don't let me") or a
     comparative ("never wanted to ... more than today"); the last cue outside one counts."""
-    if rules.negation is None:
+    negation = at.rules.negation
+    if negation is None:
         return False
-    clause = _clause_start(rules, text, start)
-    cues = list(rules.negation.finditer(text, clause, start))
-    if not cues or len(_WORD.findall(text, cues[-1].end(), start)) > window:
-        return False  # the usual case: no cue near, nothing more to look at
-    if rules.not_negating is not None:
-        void = [m.span() for m in rules.not_negating.finditer(text, clause)]
-        cues = [cue for cue in cues if not any(s < cue.end() and cue.start() < e for s, e in void)]
-    return bool(cues) and len(_WORD.findall(text, cues[-1].end(), start)) <= window
+    clause = at.clause_start(start)
+    kept, index, stop, more = at.until(negation, clause, start)
+    walk = at.walk(negation) if stop > index else None
+    middle = (  # the cues, last first: the last one outside an exception counts, if near enough
+        (walk.starts[i], walk.ends[i]) for i in range(stop - 1, index - 1, -1) if walk is not None
+    )
+    for cue_start, cue_end in itertools.chain(reversed(more), middle, reversed(kept)):
+        if at.words(cue_end, start) > window:
+            return False
+        if not at.void(clause, cue_start, cue_end):
+            return True
+    return False
 
 
-def _flipped(rules: _Rules, text: str, start: int, end: int) -> bool:
+def _flipped(at: _Text, start: int, end: int) -> bool:
     """Whether a talk cue is negated ("I don't want to quit"): a cue that holds its own
     negation ("it's not a problem") keeps its side, as a "not" before it is then mostly a
     repetition ("it's not- it's not a problem")."""
-    if rules.negation is None or rules.negation.search(text, start, end):
+    negation = at.rules.negation
+    if negation is None or negation.search(at.text, start, end):
         return False
-    return _negated(rules, text, start, rules.window)
+    return _negated(at, start, at.rules.window)
 
 
-def _in_the_past(rules: _Rules, text: str, start: int, end: int) -> bool:
+def _in_the_past(at: _Text, start: int, end: int) -> bool:
     """A past cue earlier in the clause ("I used to ..."), or a "not any more" later in the
     sentence."""
-    if rules.past_before is not None and rules.past_before.search(
-        text, _clause_start(rules, text, start), start
-    ):
+    if at.search(at.rules.past_before, at.clause_start(start), start):
         return True
-    return _later_in_sentence(rules.past_after, text, end)
+    return _later_in_sentence(at, at.rules.past_after, end)
 
 
-def _later_in_sentence(pattern: re.Pattern[str] | None, text: str, end: int) -> bool:
+def _later_in_sentence(at: _Text, pattern: re.Pattern[str] | None, end: int) -> bool:
     if pattern is None:
         return False
-    stop = _SENTENCE_END.search(text, end)
-    return pattern.search(text, end, stop.start() if stop else len(text)) is not None
-
-
-def _overlaps(pattern: re.Pattern[str] | None, text: str, start: int, end: int) -> bool:
-    if pattern is None:
-        return False
-    return any(m.start() < end and start < m.end() for m in pattern.finditer(text))
+    return at.search(pattern, end, at.sentence_end(end))
 
 
 Span = tuple[int, int]
 
 
-def _scope(rules: _Rules, kind: str, kind_rules: _KindRules, text: str, span: Span) -> str:
+def _scope(at: _Text, kind: str, kind_rules: _KindRules, span: Span) -> str:
     """What the scope rules make of a match of a kind's phrase: it ``holds``, it is ``negated``
     ("not going to drink"), or another rule ``cancels`` it (an exception, the past, someone
     else)."""
     start, end = span
+    rules = at.rules
     if (
-        _overlaps(kind_rules.exceptions, text, start, end)
-        or _in_the_past(rules, text, start, end)
-        or _later_in_sentence(kind_rules.unless_after, text, end)
-        or (
-            kind_rules.unless_before is not None
-            and kind_rules.unless_before.search(text, _clause_start(rules, text, start), start)
-        )
+        at.overlaps(kind_rules.exceptions, start, end)
+        or _in_the_past(at, start, end)
+        or _later_in_sentence(at, kind_rules.unless_after, end)
+        or at.search(kind_rules.unless_before, at.clause_start(start), start)
     ):
         return "cancels"
-    if rules.negation is not None and rules.negation.search(text, start, end):
+    if rules.negation is not None and rules.negation.search(at.text, start, end):
         return "holds"  # "can't see any reason to go on" says its own "not"
     window = rules.safety_window if kind in SAFETY_KINDS else rules.window
-    return "negated" if _negated(rules, text, start, window) else "holds"
+    return "negated" if _negated(at, start, window) else "holds"
 
 
 @dataclass(frozen=True)
@@ -623,16 +801,16 @@ class _Scan:
     stopping: list[tuple[str, int, int]]  # every talk of stopping not cancelled, as a talk cue
 
 
-def _scan(rules: _Rules, text: str) -> _Scan:
+def _scan(at: _Text) -> _Scan:
     """Every kind's matches through the scope rules. The first match that holds is a kind's
     finding; self-harm, overdose and talk of stopping go on to every match, which talk reads."""
     found: dict[str, Span] = {}
     turned: list[Span] = []
     crisis: list[Span] = []
     stopping: list[tuple[str, int, int]] = []  # "stop my suboxone"; "won't stop it" is change
-    for kind, kind_rules in rules.kinds.items():
-        for match in kind_rules.patterns.finditer(text):
-            verdict = _scope(rules, kind, kind_rules, text, match.span())
+    for kind, kind_rules in at.rules.kinds.items():
+        for match in kind_rules.patterns.finditer(at.text):
+            verdict = _scope(at, kind, kind_rules, match.span())
             if kind == "sustain_talk" and verdict != "cancels":
                 stopping.append((CHANGE if verdict == "negated" else SUSTAIN, *match.span()))
             if verdict == "holds":
@@ -646,31 +824,58 @@ def _scan(rules: _Rules, text: str) -> _Scan:
     return _Scan([(kind, *span) for kind, span in found.items()], turned, crisis, stopping)
 
 
-def _cues(rules: _Rules, text: str, scan: _Scan) -> list[tuple[str, int, int]]:
+def _cues(at: _Text, scan: _Scan) -> list[tuple[str, int, int]]:
     """Talk cues as (side, start, end): a negated cue counts for the other side; a cue inside
     a longer one, or inside the words of a crisis finding ("I just want to die" is no wish to
     change), does not count."""
+    rules = at.rules
     cues: list[tuple[str, int, int]] = [(CHANGE, *span) for span in scan.turned]
     for side, pattern in ((CHANGE, rules.change), (SUSTAIN, rules.sustain)):
-        for match in pattern.finditer(text) if pattern is not None else ():
+        for match in pattern.finditer(at.text) if pattern is not None else ():
             start, end = match.span()
-            flipped = _flipped(rules, text, start, end)
+            flipped = _flipped(at, start, end)
             cues.append(((SUSTAIN if side == CHANGE else CHANGE) if flipped else side, start, end))
     cues.extend(scan.stopping)  # talk of stopping, as the scan read it
-    crisis = scan.crisis
+    if len(cues) * (len(cues) + len(scan.crisis)) <= 64:  # a few: each against each
+        return [
+            (side, start, end)
+            for side, start, end in cues
+            if not any(s < end and start < e for s, e in scan.crisis)
+            and not any(s <= start and end <= e and e - s > end - start for _, s, e in cues)
+        ]
+    # Many (a long text): sorted sweeps. The crisis spans by start, with the furthest end so far;
+    # the cue spans by start (then end), with the furthest end of those beginning before each.
+    crisis = sorted(scan.crisis)
+    crisis_starts = [s for s, _ in crisis]
+    crisis_reach = list(itertools.accumulate((e for _, e in crisis), max))
+    spans = sorted({(s, e) for _, s, e in cues})
+    span_starts = [s for s, _ in spans]
+    reach = [0, *itertools.accumulate((e for _, e in spans), max)]
+
+    def in_crisis(start: int, end: int) -> bool:
+        index = bisect.bisect_left(crisis_starts, end)  # those beginning before ``end``
+        return index > 0 and crisis_reach[index - 1] > start
+
+    def inside_longer(start: int, end: int) -> bool:
+        before = bisect.bisect_left(span_starts, start)  # those beginning before ``start``
+        if before and reach[before] >= end:
+            return True
+        same = bisect.bisect_right(span_starts, start) - 1  # the longest beginning at ``start``
+        return spans[same][1] > end
+
     return [
         (side, start, end)
         for side, start, end in cues
-        if not any(s < end and start < e for s, e in crisis)
-        and not any(s <= start and end <= e and e - s > end - start for _, s, e in cues)
+        if not in_crisis(start, end) and not inside_longer(start, end)
     ]
 
 
-def _talk(rules: _Rules, text: str, scan: _Scan) -> tuple[str, list[Span]]:
+def _talk(at: _Text, scan: _Scan) -> tuple[str, list[Span]]:
     """Change, sustain or neutral, and the spans of the cues that decided it."""
+    rules, text = at.rules, at.text
     if rules.neutral is not None and rules.neutral.fullmatch(text):
         return NEUTRAL, []
-    cues = _cues(rules, text, scan)
+    cues = _cues(at, scan)
     if not cues:
         return NEUTRAL, []
     pivot = len(text) + 1  # cues after the last "but" weigh double
@@ -737,7 +942,8 @@ class Classifier:
                 return text[start:end]
             return text[origin[start] : origin[end - 1] + 1] if end > start else ""
 
-        scan = _scan(rules, folded)
+        at = _Text(rules, folded)
+        scan = _scan(at)
         findings = sorted(
             (
                 Finding(kind, SEVERITY[kind], written(start, end))
@@ -745,7 +951,7 @@ class Classifier:
             ),
             key=lambda finding: (_RANK[finding.severity], KINDS.index(finding.kind)),
         )
-        talk, cues = _talk(rules, folded, scan)
+        talk, cues = _talk(at, scan)
         evidence = "; ".join(dict.fromkeys(written(start, end) for start, end in sorted(cues)))
         return Reading(tuple(findings), talk, evidence)
 
