@@ -54,7 +54,13 @@ class UnitOfWork(BaseMiddleware):
         event = storable(event, data["bot"])
         urgent: dict[str, Any] | None = None
         async with self.sessions() as session:
-            inbound = await record_inbound(session, event)
+            try:
+                inbound = await record_inbound(session, event)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise  # the update stays unconfirmed and is tried again
+                await session.rollback()
+                return await self.unrecordable(event, data, exc)
             if inbound is None:
                 log.info("update %s already handled", event.update_id)
                 return None
@@ -88,6 +94,36 @@ class UnitOfWork(BaseMiddleware):
                 await enqueue(session, lane=Lane.crisis, **urgent)
             await session.commit()
         _count(kind, data.get("reading"))
+        return None
+
+    async def unrecordable(self, event: Update, data: dict[str, Any], exc: Exception) -> None:
+        """An update whose row the database refuses for good (not a lost connection): a bare
+        record of it is kept (its id, who and where, not the words), so that the bot goes on for
+        everyone instead of stopping at it on every restart; words of danger in it still get
+        the plain crisis answer."""
+        log.error(
+            "update %s could not be recorded (%s); keeping a bare record of it",
+            event.update_id,
+            type(exc).__name__,
+        )
+        async with self.sessions() as session:
+            inbound = await record_inbound(session, event, bare=True)
+            if inbound is None:
+                return None
+            _, message = describe_update(event)
+            words = message.text or message.caption if message is not None else None
+            if inbound.chat_id is not None and words and self.classifier.classify(words).critical:
+                user = message.from_user if message is not None else None
+                language = language_of(user.language_code if user else None)
+                await enqueue(
+                    session,
+                    lane=Lane.crisis,
+                    chat_id=inbound.chat_id,
+                    text=plain_crisis_text(data["messaging"], None, language),
+                    reason={"category": "crisis_response", "fallback": True},
+                )
+            await session.commit()
+        count_inbound(InboundKind.other, [])
         return None
 
     def read(self, inbound: InboundMessage) -> Reading | None:
@@ -174,8 +210,11 @@ def describe_update(update: Update) -> tuple[InboundKind, Message | None]:
     return InboundKind.other, None
 
 
-async def record_inbound(session: AsyncSession, update: Update) -> InboundMessage | None:
-    """Insert the update's row, or return None if this update was recorded before."""
+async def record_inbound(
+    session: AsyncSession, update: Update, *, bare: bool = False
+) -> InboundMessage | None:
+    """Insert the update's row, or return None if this update was recorded before. ``bare``:
+    only that it came, from whom and where (kind ``other``, no text)."""
     kind, message = describe_update(update)
     user = update.event.from_user if hasattr(update.event, "from_user") else None
     chat_id: int | None = None
@@ -193,6 +232,8 @@ async def record_inbound(session: AsyncSession, update: Update) -> InboundMessag
     elif update.my_chat_member is not None:
         chat_id = update.my_chat_member.chat.id
         text = update.my_chat_member.new_chat_member.status
+    if bare:
+        kind, text = InboundKind.other, None
     return await session.scalar(
         insert(InboundMessage)
         .values(

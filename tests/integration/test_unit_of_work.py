@@ -72,3 +72,43 @@ async def test_a_failing_handler_still_keeps_what_the_person_wrote(
     assert (row.update_id, row.text) == (42, "I need someone to talk to")
     async with sessions() as session:  # the handler's half-done work was rolled back
         assert await session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
+
+
+async def test_an_update_the_database_refuses_for_good_is_kept_bare_and_the_bot_goes_on(
+    bot: Bot, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    # A real refusal by PostgreSQL, as an unforeseen value would get: a trigger raising for
+    # texts that hold the marker. Without the bare record, polling would stop at the update on
+    # every restart, for everyone.
+    async with sessions() as session:
+        await session.execute(
+            sa.text(
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "IF NEW.text LIKE '%poison%' THEN RAISE EXCEPTION 'refused'; END IF; "
+                "RETURN NEW; END $$"
+            )
+        )
+        await session.execute(
+            sa.text(
+                "CREATE TRIGGER refuse BEFORE INSERT ON inbound_messages "
+                "FOR EACH ROW EXECUTE FUNCTION refuse()"
+            )
+        )
+        await session.commit()
+    dispatcher = build_dispatcher(sessions)
+    await dispatcher.feed_update(bot, text_update(51, "poison and i want to kill myself"))
+    await dispatcher.feed_update(bot, text_update(52, "/start"))  # the next one as ever
+    first, second = await _rows(sessions)
+    assert (first.update_id, first.kind, first.text, first.chat_id) == (
+        51,
+        InboundKind.other,
+        None,
+        7,
+    )
+    assert (second.update_id, second.kind, second.text) == (52, InboundKind.command, "/start")
+    async with sessions() as session:
+        lanes = list(
+            await session.scalars(sa.select(OutboxMessage.lane).order_by(OutboxMessage.id))
+        )
+    assert lanes[0] == Lane.crisis  # the words of danger still got the crisis answer
+    assert len(lanes) == 2  # and /start its own
