@@ -24,7 +24,9 @@ from service.sandbox.client import SandboxClient
 from service.telegram import SANDBOX_TOKEN, SANDBOX_USERNAME, Telegram
 
 ROOT = Path(__file__).resolve().parents[2]
-START_UP_SECONDS = 30
+# A hang detector, not a speed check: four roles importing at once on a loaded 2-core machine
+# can take a while.
+READY_WITHIN_SECONDS = 60  # inside the suite's 120 s per test
 
 
 def free_port() -> int:
@@ -54,7 +56,6 @@ async def test_run_comes_up_with_nothing_configured_and_enrols_a_client(data_dir
     env = environment(
         data_dir, AFTERCARE_WEB_PORT=str(web_port), AFTERCARE_SANDBOX_PORT=str(sandbox_port)
     )
-    started = time.monotonic()
     service = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "service", "run",
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -63,7 +64,6 @@ async def test_run_comes_up_with_nothing_configured_and_enrols_a_client(data_dir
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{web_port}") as web:
             await _until_ready(web, [service])
             assert (await web.get("/readyz")).json()["status"] == "ready"
-        assert time.monotonic() - started < START_UP_SECONDS
 
         sandbox_url = f"http://127.0.0.1:{sandbox_port}"
         bot = Telegram(SANDBOX_TOKEN, sandbox_url).bot()
@@ -142,7 +142,7 @@ async def _until_ready(web: httpx.AsyncClient, processes: list[asyncio.subproces
     started = time.monotonic()
     while True:
         assert all(process.returncode is None for process in processes), "a role stopped"
-        assert time.monotonic() - started < START_UP_SECONDS, "not ready in time"
+        assert time.monotonic() - started < READY_WITHIN_SECONDS, "not ready in time"
         try:
             if (await web.get("/readyz")).status_code == 200:
                 return
