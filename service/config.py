@@ -50,7 +50,11 @@ class Settings(BaseSettings):
     telegram_bot_username: str | None = Field(
         default=None, description="The bot's @username for invite links; asked of getMe if unset."
     )
-    web_host: str = Field(default="127.0.0.1", description="Console and webhook listen address.")
+    web_host: str = Field(
+        default="127.0.0.1",
+        description="Listen address of the console and webhook, and of the bot's and workers' "
+        "metrics.",
+    )
     web_port: int = Field(default=8080, ge=1, le=65535, description="Console and webhook port.")
     public_url: str | None = Field(
         default=None,
@@ -98,8 +102,8 @@ class Settings(BaseSettings):
         default=None,
         ge=1,
         le=65535,
-        description="Port on which the bot and worker roles serve Prometheus /metrics (the web "
-        "role serves it on its own port); unset: they serve none.",
+        description="Port on which the bot and worker roles serve Prometheus /metrics, on "
+        "AFTERCARE_WEB_HOST (the web role serves it on its own port); unset: they serve none.",
     )
     retention_days: int = Field(
         default=365,

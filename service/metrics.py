@@ -339,11 +339,11 @@ def exposed_names(registry: CollectorRegistry = REGISTRY) -> set[str]:
 
 
 @contextlib.contextmanager
-def serving(port: int, host: str = "0.0.0.0") -> Iterator[None]:
+def serving(port: int, host: str) -> Iterator[None]:
     """The process's metrics on ``http://host:port/metrics`` (prometheus_client's own threaded
     HTTP server), shut down on leaving."""
     server, thread = start_http_server(port, host)
-    log.info("metrics: serving on port %s", port)
+    log.info("metrics: serving on %s:%s", host, port)
     try:
         yield
     finally:

@@ -253,7 +253,7 @@ def _metrics_server(settings: Settings, roles: list[str]) -> Iterator[None]:
         return
     with contextlib.ExitStack() as stack:
         try:
-            stack.enter_context(serving(port))
+            stack.enter_context(serving(port, settings.web_host))
         except OSError as exc:
             raise AftercareError(
                 f"Cannot serve metrics on port {port} ({exc.strerror}): "

@@ -306,16 +306,19 @@ def _free_port() -> int:
 
 
 async def test_the_worker_serves_its_metrics_on_the_metrics_port(services: Services) -> None:
+    """On the metrics port at the web role's listen address, and nowhere else."""
     port = _free_port()
-    worker = with_settings(services, metrics_port=port)
+    worker = with_settings(services, metrics_port=port, web_host="127.0.0.2")
     async with service_running(worker, ("worker",)), httpx.AsyncClient() as client:
-        answer = await client.get(f"http://127.0.0.1:{port}/metrics")
+        answer = await client.get(f"http://127.0.0.2:{port}/metrics")
         assert answer.status_code == 200
         assert "aftercare_sender_active" in answer.text
         assert "aftercare_database_up" not in answer.text  # the web role's alone
+        with pytest.raises(httpx.ConnectError):
+            await client.get(f"http://127.0.0.1:{port}/metrics")
     with pytest.raises(httpx.ConnectError):  # closed with the role
         async with httpx.AsyncClient() as client:
-            await client.get(f"http://127.0.0.1:{port}/metrics")
+            await client.get(f"http://127.0.0.2:{port}/metrics")
 
 
 async def test_updates_and_findings_are_counted_and_json_logs_carry_no_words(
