@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from service.signals import classifier as classifier_module
 from service.signals.classifier import (
     KINDS,
     LEXICONS,
@@ -954,6 +955,35 @@ def test_grouping_by_first_char_finds_what_the_plain_alternation_finds(text: str
     for name, plain, grouped in SHIPPED_PATTERNS:
         expected = [match.span() for match in plain.finditer(folded)]
         assert [match.span() for match in grouped.finditer(folded)] == expected, name
+
+
+REPEATED = st.tuples(
+    st.sampled_from(["💊", "💊 ", "😭", "!", "?!", ". ", " ", "💊😭!"]), st.integers(1, 40)
+)
+
+
+@given(
+    st.lists(
+        st.sampled_from(SAMPLE_WORDS)
+        | REPEATED.map(lambda unit_and_times: str.__mul__(*unit_and_times)),
+        min_size=1,
+        max_size=12,
+    ).map(" ".join)
+)
+def test_long_repetitions_read_as_a_few_find_the_same(text: str) -> None:
+    """Emoji and punctuation repeated more than a few times are read as a few (for speed): the
+    findings and talk type are those of the text read in full."""
+    classifier = default_classifier()
+    shortened = classifier.classify(text)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(classifier_module, "_shorten_runs", lambda folded, origin: (folded, origin))
+        in_full = classifier.classify(text)
+    assert [finding.kind for finding in shortened.signals] == [
+        finding.kind for finding in in_full.signals
+    ]
+    assert shortened.talk == in_full.talk
+    for finding in shortened.signals:
+        assert finding.evidence in text
 
 
 # Lexicon files an admin adds.

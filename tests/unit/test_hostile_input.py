@@ -143,8 +143,9 @@ def _telegram_sized(unit: str) -> str:
 # through the scope rules), negated ones, clause words, noise. The scope rules used to rescan the
 # text for each match (~0.4 s for a message, 40 s for 40 KB); they now look each match up in
 # matches found once per text (service/signals/classifier.py `_Walk`): each of these takes
-# ~0.03 s on a small machine. The pills take ~0.3 s: a lexicon phrase ("💊+ ...") backtracks over
-# the whole run at each pill, in the regex engine, not in the scope rules.
+# ~0.03 s on a small machine. Repeated emoji and punctuation are read as a few repetitions
+# (`_shorten_runs`): 2,048 pills took 0.3 s, as lexicon phrases that start at a pill read on to the
+# end of the run; they take ~0.001 s.
 ADVERSARIAL = [
     "i want to die ",
     "not going to drink, ",
@@ -156,15 +157,14 @@ ADVERSARIAL = [
     " ",
     "!?.",
     "\U0001f48a",
+    "\U0001f48a ",
+    "\U0001f62d!",
     "\u200d",
     "don't ",
     "recaí ",
     "a\u0301",
     "a",
 ]
-
-
-SLOWER = {"\U0001f48a": 1.0}  # the pills: see above
 
 
 def _best_time(read: Callable[[], object], rounds: int = 3) -> float:
@@ -183,7 +183,7 @@ def test_a_full_telegram_message_is_read_quickly(unit: str) -> None:
     text = _telegram_sized(unit)
     classifier = default_classifier()
     classifier.classify("warm")
-    assert _best_time(lambda: classifier.classify(text)) < SLOWER.get(unit, 0.2)
+    assert _best_time(lambda: classifier.classify(text)) < 0.2
 
 
 @pytest.mark.parametrize(
