@@ -69,6 +69,7 @@ from service.audit.service import record_audit
 from service.clients.models import Client
 from service.columns import utcnow
 from service.content.service import Messaging
+from service.db import is_transient
 from service.lifecycle import nap
 from service.metrics import SENDER_ACTIVE, count_send
 from service.outbox.models import OUTBOX, OutboxStatus
@@ -94,7 +95,6 @@ FLUSH_SECONDS = 0.005
 PREFETCH_SECONDS = 0.1  # paced, rows read ahead are about this much sending
 REFUSED = (TelegramBadRequest, TelegramNotFound, TelegramMigrateToChat, TelegramEntityTooLarge)
 """Telegram's answers that will not change if the same call is made again."""
-CONNECTION_LOST = (OSError, asyncpg.InterfaceError, sa.exc.OperationalError, sa.exc.InterfaceError)
 NO_WAKE = 99  # a lane less urgent than any
 KEEPALIVES = (  # on the lock's connection: the server drops it after about 11 s of silence
     ("tcp_keepalives_idle", "5"),
@@ -325,8 +325,10 @@ class Sender:
                             await _Shift(self, conn, stop).run()
                         finally:
                             SENDER_ACTIVE.dec()
-            except* CONNECTION_LOST as lost:
-                failures = ", ".join(type(exc).__name__ for exc in lost.exceptions)
+            except Exception as exc:
+                failures = connection_lost(exc)
+                if failures is None:
+                    raise
                 log.warning("sender: database connection lost (%s); standing by", failures)
                 await nap(stop, STANDBY_SECONDS)
 
@@ -619,7 +621,9 @@ class _Shift:
                     # waiting chat's turn, or the next poll (rows become due by the clock)
                     ready = sender.pacer.next_ready() or IDLE_POLL_SECONDS
                     await nap(self.stop, min(IDLE_POLL_SECONDS, ready), self.woken)
-        except CONNECTION_LOST:
+        except Exception as exc:
+            if connection_lost(exc) is None:
+                raise
             log.warning("sender: lock connection failed")
             self.lost = True
         finally:
@@ -668,6 +672,21 @@ class _Shift:
             outcomes, self.outcomes = self.outcomes, []
             await self.sender._write(outcomes, writer)
             self.release(o.row for o in outcomes)
+
+
+def connection_lost(exc: BaseException) -> str | None:
+    """The names of the errors ``exc`` holds when all of them say the database connection was
+    lost (a task group's included); None when it holds anything else. SQLAlchemy raises some
+    losses as a plain ``DBAPIError`` that invalidated its connection ("connection was closed in
+    the middle of operation"), which ``is_transient`` knows."""
+    if isinstance(exc, BaseExceptionGroup):
+        names = [connection_lost(inner) for inner in exc.exceptions]
+        return None if None in names else ", ".join(name for name in names if name)
+    if isinstance(exc, asyncpg.InterfaceError | asyncpg.PostgresConnectionError) or is_transient(
+        exc
+    ):
+        return type(exc).__name__
+    return None
 
 
 def _describe(exc: Exception) -> str:
