@@ -682,11 +682,8 @@ def connection_lost(exc: BaseException) -> str | None:
     if isinstance(exc, BaseExceptionGroup):
         names = [connection_lost(inner) for inner in exc.exceptions]
         return None if None in names else ", ".join(name for name in names if name)
-    if isinstance(exc, asyncpg.InterfaceError | asyncpg.PostgresConnectionError) or is_transient(
-        exc
-    ):
-        return type(exc).__name__
-    return None
+    lost = isinstance(exc, asyncpg.InterfaceError | asyncpg.PostgresConnectionError)
+    return type(exc).__name__ if lost or is_transient(exc) else None
 
 
 def _describe(exc: Exception) -> str:

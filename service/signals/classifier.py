@@ -159,20 +159,21 @@ def _fold(text: str) -> tuple[str, list[int] | None]:
 # A short unit of characters that are not word characters (an emoji, "!", "💊 "), repeated more
 # than `_REPEATS_KEPT` times, is read as that many. Phrases that gap between words
 # (``(?:\W+\w+){0,6}?\W+``) or start with an emoji ("💊") can begin at every repetition and read
-# on to the end of the run: a message of 2,048 pills took 0.3 s. No phrase counts more than a few
+# on to the end of the run: a message of 2,048 pills took 0.2 s. No phrase counts more than a few
 # repetitions, so what matches is the same.
 _REPEATS_KEPT = 8
 _REPEATS = re.compile(rf"(\W{{1,4}}?)\1{{{_REPEATS_KEPT},}}")
 
 
 def _shorten_runs(folded: str, origin: list[int] | None) -> tuple[str, list[int] | None]:
-    if _REPEATS.search(folded) is None:
+    runs = list(_REPEATS.finditer(folded))
+    if not runs:
         return folded, origin
     where = origin if origin is not None else list(range(len(folded) + 1))
     parts: list[str] = []
     kept: list[int] = []
     done = 0
-    for run in _REPEATS.finditer(folded):
+    for run in runs:
         end = run.start() + _REPEATS_KEPT * len(run[1])
         parts.append(folded[done:end])
         kept += where[done:end]

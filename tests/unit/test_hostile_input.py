@@ -144,7 +144,7 @@ def _telegram_sized(unit: str) -> str:
 # text for each match (~0.4 s for a message, 40 s for 40 KB); they now look each match up in
 # matches found once per text (service/signals/classifier.py `_Walk`): each of these takes
 # ~0.03 s on a small machine. Repeated emoji and punctuation are read as a few repetitions
-# (`_shorten_runs`): 2,048 pills took 0.3 s, as lexicon phrases that start at a pill read on to the
+# (`_shorten_runs`): 2,048 pills took 0.2 s, as lexicon phrases that start at a pill read on to the
 # end of the run; they take ~0.001 s.
 ADVERSARIAL = [
     "i want to die ",
