@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.signals import classifier as classifier_module
@@ -962,6 +962,7 @@ REPEATED = st.tuples(
 )
 
 
+@settings(deadline=None)  # the first example may load the lexicons (seconds)
 @given(
     st.lists(
         st.sampled_from(SAMPLE_WORDS)
