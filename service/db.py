@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -140,8 +141,17 @@ async def connected(url: URL) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
+# SQLSTATEs of a server going away or not there yet: class 08 (connection exceptions), and
+# 57P01-57P03 (shut down by an admin or a crash, starting up: "cannot connect now").
+GONE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
 def is_transient(exc: BaseException) -> bool:
-    """Errors that pass (the database restarting, a dropped connection): worth a retry."""
-    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
+    """Errors that pass (the database restarting, a dropped connection): worth a retry. Raw
+    asyncpg errors count too, for code that holds a driver connection."""
+    if isinstance(exc, OperationalError | InterfaceError | OSError | asyncpg.InterfaceError):
+        return True
+    sqlstate = getattr(getattr(exc, "orig", exc), "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate.startswith(GONE_SQLSTATES):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated

@@ -256,8 +256,8 @@ def _metrics_server(settings: Settings, roles: list[str]) -> Iterator[None]:
             stack.enter_context(serving(port, settings.web_host))
         except OSError as exc:
             raise AftercareError(
-                f"Cannot serve metrics on port {port} ({exc.strerror}): "
-                "set AFTERCARE_METRICS_PORT to a free port."
+                f"Cannot serve metrics on {settings.web_host}:{port} ({exc.strerror}): "
+                "set AFTERCARE_WEB_HOST / AFTERCARE_METRICS_PORT."
             ) from None
         yield
 

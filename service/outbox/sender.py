@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import asyncpg
 import pydantic
 import sqlalchemy as sa
 from aiogram import Bot
@@ -676,14 +675,11 @@ class _Shift:
 
 def connection_lost(exc: BaseException) -> str | None:
     """The names of the errors ``exc`` holds when all of them say the database connection was
-    lost (a task group's included); None when it holds anything else. SQLAlchemy raises some
-    losses as a plain ``DBAPIError`` that invalidated its connection ("connection was closed in
-    the middle of operation"), which ``is_transient`` knows."""
+    lost (``is_transient``; a task group's included); None when it holds anything else."""
     if isinstance(exc, BaseExceptionGroup):
         names = [connection_lost(inner) for inner in exc.exceptions]
         return None if None in names else ", ".join(name for name in names if name)
-    lost = isinstance(exc, asyncpg.InterfaceError | asyncpg.PostgresConnectionError)
-    return type(exc).__name__ if lost or is_transient(exc) else None
+    return type(exc).__name__ if is_transient(exc) else None
 
 
 def _describe(exc: Exception) -> str:

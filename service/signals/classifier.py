@@ -160,7 +160,8 @@ def _fold(text: str) -> tuple[str, list[int] | None]:
 # than `_REPEATS_KEPT` times, is read as that many. Phrases that gap between words
 # (``(?:\W+\w+){0,6}?\W+``) or start with an emoji ("💊") can begin at every repetition and read
 # on to the end of the run: a message of 2,048 pills took 0.2 s. No phrase counts more than a few
-# repetitions, so what matches is the same.
+# repetitions, so what matches is the same. The repetitions kept stand for the first and the last
+# half of the run, so that evidence starting or ending in it quotes what a full reading would.
 _REPEATS_KEPT = 8
 _REPEATS = re.compile(rf"(\W{{1,4}}?)\1{{{_REPEATS_KEPT},}}")
 
@@ -174,9 +175,10 @@ def _shorten_runs(folded: str, origin: list[int] | None) -> tuple[str, list[int]
     kept: list[int] = []
     done = 0
     for run in runs:
-        end = run.start() + _REPEATS_KEPT * len(run[1])
-        parts.append(folded[done:end])
-        kept += where[done:end]
+        half = _REPEATS_KEPT // 2 * len(run[1])
+        head, tail = run.start() + half, run.end() - half
+        parts += [folded[done:head], folded[tail : run.end()]]
+        kept += where[done:head] + where[tail : run.end()]
         done = run.end()
     parts.append(folded[done:])
     kept += where[done:]

