@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from service.clients.invites import invite_client, invite_staff, redeem_invite
-from service.clients.models import Client
+from service.clients.models import Client, ClientState
 from service.columns import utcnow
 from service.runtime import Services, run_roles
 from service.sandbox.client import JSON, SandboxClient
@@ -123,3 +124,52 @@ async def link_coordinator(
         )
         await session.commit()
     return staff.subject_id
+
+
+def awake_zone() -> str:
+    """A timezone without DST where it is now between 10:00 and 18:00."""
+    now = utcnow()
+    for hours in range(-12, 15):
+        zone = f"Etc/GMT{-hours:+d}" if hours else "Etc/GMT"
+        if time(10) <= now.astimezone(ZoneInfo(zone)).time() < time(18):
+            return zone
+    raise AssertionError("every hour of the day has a zone")
+
+
+async def due_clients(
+    sessions: async_sessionmaker[AsyncSession],
+    telegram: SandboxClient,
+    due: Iterable[datetime],
+    *,
+    first: int,
+    coordinator_id: int | None = None,
+) -> list[int]:
+    """Active clients with daily check-ins in a timezone where it is day now, one per due time
+    (their next check-in), each a Telegram user from ``first`` on: their Telegram ids."""
+    zone = awake_zone()
+    times = list(due)
+    people = list(range(first, first + len(times)))
+    async with asyncio.TaskGroup() as group:
+        for person in people:
+            group.create_task(telegram.ensure_user(person, "Sam", language_code="en"))
+    async with sessions() as session:
+        session.add_all(
+            Client(
+                code=f"D{person}",
+                first_name="Sam",
+                state=ClientState.active,
+                telegram_user_id=person,
+                telegram_chat_id=person,
+                timezone=zone,
+                language="en",
+                values=["family"],
+                checkin_window_start=time(8),
+                checkin_window_end=time(20, 59),
+                discharge_date=utcnow().date() - timedelta(days=3),  # daily check-ins
+                next_checkin_at=at,
+                coordinator_id=coordinator_id,
+            )
+            for person, at in zip(people, times, strict=True)
+        )
+        await session.commit()
+    return people

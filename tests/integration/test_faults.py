@@ -12,7 +12,7 @@ import logging
 import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,7 +24,6 @@ from sqlmodel import col
 
 from service.alerts.models import Alert
 from service.checkins.models import Checkin
-from service.clients.models import Client, ClientState
 from service.columns import utcnow
 from service.config import load_settings
 from service.conversations.models import InboundMessage
@@ -37,48 +36,11 @@ from service.sandbox.server import SandboxServer
 from service.telegram import SANDBOX_TOKEN, Telegram
 from tests.faults import RoleProcess, proxied, warm_forkserver
 from tests.integration.test_run import free_port
-from tests.integration.test_worker_processes import awake_zone
-from tests.people import COORDINATOR, link_coordinator
+from tests.people import COORDINATOR, due_clients, link_coordinator
 from tests.waiting import eventually
 
 FIRST_PERSON = 61_000
 ROLE_NAMES = ("bot", "worker", "web")
-
-
-async def active_clients(
-    sessions: async_sessionmaker[AsyncSession],
-    telegram: SandboxClient,
-    due: Iterable[datetime],
-    *,
-    coordinator_id: int | None = None,
-) -> list[int]:
-    """Enrolled clients, one per due time (their next check-in); their Telegram ids."""
-    zone = awake_zone()
-    times = list(due)
-    people = list(range(FIRST_PERSON, FIRST_PERSON + len(times)))
-    for person in people:
-        await telegram.ensure_user(person, "Sam", language_code="en")
-    async with sessions() as session:
-        session.add_all(
-            Client(
-                code=f"F{person}",
-                first_name="Sam",
-                state=ClientState.active,
-                telegram_user_id=person,
-                telegram_chat_id=person,
-                timezone=zone,
-                language="en",
-                values=["family"],
-                checkin_window_start=time(8),
-                checkin_window_end=time(20, 59),
-                discharge_date=utcnow().date() - timedelta(days=3),  # daily check-ins
-                next_checkin_at=at,
-                coordinator_id=coordinator_id,
-            )
-            for person, at in zip(people, times, strict=True)
-        )
-        await session.commit()
-    return people
 
 
 async def recorded_updates(sessions: async_sessionmaker[AsyncSession]) -> list[int]:
@@ -149,7 +111,7 @@ async def test_the_roles_ride_out_a_database_restart_and_lose_nothing(
     now = utcnow()
     # Two clients due now, two while the database is down, two after it is back.
     due = [now - timedelta(minutes=1)] * 2 + [now + timedelta(seconds=s) for s in (2, 3, 7, 8)]
-    people = await active_clients(sessions, telegram, due)
+    people = await due_clients(sessions, telegram, due, first=FIRST_PERSON)
     async with proxied(database_url) as proxy:
         url = proxy.url(database_url)
         settings = load_settings(
@@ -305,7 +267,9 @@ async def test_each_role_sigkilled_mid_day_loses_nothing(
     coordinator_id = await link_coordinator(telegram, sessions)
     now = utcnow()
     due = [now - timedelta(minutes=1)] * 3 + [now + timedelta(seconds=s) for s in (4, 8, 12)]
-    people = await active_clients(sessions, telegram, due, coordinator_id=coordinator_id)
+    people = await due_clients(
+        sessions, telegram, due, first=FIRST_PERSON, coordinator_id=coordinator_id
+    )
     env = {
         "AFTERCARE_DATABASE_URL": database_url.render_as_string(hide_password=False),
         "AFTERCARE_SANDBOX_PORT": str(urlsplit(sandbox.base_url).port),

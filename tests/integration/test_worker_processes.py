@@ -18,9 +18,8 @@ import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from datetime import time, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -29,54 +28,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from service.checkins.models import Checkin
-from service.clients.models import Client, ClientState
 from service.columns import utcnow
 from service.outbox.models import OutboxMessage, OutboxStatus
 from service.sandbox.client import SandboxClient
 from service.sandbox.server import SandboxServer
+from tests.people import due_clients
 from tests.waiting import eventually
 
 FIRST_CHAT = 50_000
 
 
-def awake_zone() -> str:
-    """A timezone without DST where it is now between 10:00 and 18:00."""
-    now = utcnow()
-    for hours in range(-12, 15):
-        zone = f"Etc/GMT{-hours:+d}" if hours else "Etc/GMT"
-        if time(10) <= now.astimezone(ZoneInfo(zone)).time() < time(18):
-            return zone
-    raise AssertionError("every hour of the day has a zone")
-
-
-async def due_clients(
-    sessions: async_sessionmaker[AsyncSession], telegram: SandboxClient, count: int
-) -> list[int]:
-    zone = awake_zone()
-    chats = list(range(FIRST_CHAT, FIRST_CHAT + count))
-    async with asyncio.TaskGroup() as group:
-        for chat in chats:
-            group.create_task(telegram.ensure_user(chat, "Sam"))
-    now = utcnow()
-    async with sessions() as session:
-        session.add_all(
-            Client(
-                code=f"W{chat}",
-                first_name="Sam",
-                state=ClientState.active,
-                telegram_user_id=chat,
-                telegram_chat_id=chat,
-                timezone=zone,
-                values=["family"],
-                checkin_window_start=time(8),
-                checkin_window_end=time(20, 59),
-                discharge_date=now.date() - timedelta(days=3),  # daily
-                next_checkin_at=now - timedelta(minutes=1),
-            )
-            for chat in chats
-        )
-        await session.commit()
-    return chats
+def due_now(count: int) -> list[datetime]:
+    return [utcnow() - timedelta(minutes=1)] * count
 
 
 async def deliveries(telegram: SandboxClient) -> Counter[int]:
@@ -138,7 +101,7 @@ async def test_two_workers_share_the_due_touches_and_send_each_once(
     sessions: async_sessionmaker[AsyncSession],
     tmp_path: os.PathLike[str],
 ) -> None:
-    chats = await due_clients(sessions, telegram, 100)
+    chats = await due_clients(sessions, telegram, due_now(100), first=FIRST_CHAT)
     async with (
         worker(database_url, sandbox, str(tmp_path)),
         worker(database_url, sandbox, str(tmp_path)),
@@ -169,7 +132,9 @@ async def test_a_worker_stopped_mid_dispatch_loses_nothing_when_another_starts(
     sessions: async_sessionmaker[AsyncSession],
     tmp_path: os.PathLike[str],
 ) -> None:
-    chats = await due_clients(sessions, telegram, 120)  # six seconds of sending at 20/s
+    chats = await due_clients(
+        sessions, telegram, due_now(120), first=FIRST_CHAT
+    )  # six seconds of sending at 20/s
     async with worker(database_url, sandbox, str(tmp_path)) as first:
         await eventually(lambda: _sent_at_least(telegram, 30), True, within=60)
         await asyncio.sleep(random.uniform(0, 2))
