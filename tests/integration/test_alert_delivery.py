@@ -4,7 +4,7 @@ it sent; a row naming an alert that is gone (or nothing sensible) is still marke
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from service.alerts.models import Alert, AlertEvent
+from service.columns import utcnow
 from service.outbox.models import Lane, OutboxMessage, OutboxStatus
 from service.outbox.pacing import SendLimits
 from service.outbox.sender import Sender
@@ -24,7 +25,8 @@ from service.telegram import SANDBOX_TOKEN, Telegram
 from tests.people import COORDINATOR, link_coordinator
 from tests.team import new_client
 
-NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
+NOW = utcnow().replace(microsecond=0) + timedelta(hours=1)
+"""The senders' clock: ahead of the database's, so that rows stamped with its now() are due."""
 UNLIMITED = SendLimits(per_second=0, per_chat_per_second=0, per_group_per_minute=0)
 
 

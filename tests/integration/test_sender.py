@@ -39,7 +39,8 @@ from service.telegram import SANDBOX_TOKEN, Telegram
 from tests.people import COORDINATOR, link_coordinator
 from tests.waiting import eventually
 
-NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
+NOW = utcnow().replace(microsecond=0) + timedelta(hours=1)
+"""The senders' clock: ahead of the database's, so that rows stamped with its now() are due."""
 ROOT = Path(__file__).resolve().parents[2]
 PERSON = 2024
 UNLIMITED = SendLimits(per_second=0, per_chat_per_second=0, per_group_per_minute=0)
